@@ -1,0 +1,1 @@
+"""Reference agents: MC-SF and the baselines of the paper, behind a registry."""

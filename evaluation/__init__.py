@@ -1,0 +1,1 @@
+"""Evaluation: hindsight optimum, competitive ratios, comparisons, plots and reports."""

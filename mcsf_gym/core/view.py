@@ -1,0 +1,164 @@
+"""What a scheduler may see at a round boundary (MODEL.md section 4), and nothing more.
+
+The engine keeps everything a scheduler may observe in a :class:`PublicState` and the true
+output lengths apart from it. A :class:`StateView` wraps only the public state: no attribute
+path leads from a view to an unfinished request's true output length. Arrays are read-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mcsf_gym.core.lookahead import AdmissionCheck, MemoryProfile
+
+FUTURE, WAITING, RUNNING, DONE = 0, 1, 2, 3
+
+
+def _read_only(array: NDArray) -> NDArray:
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+@dataclass
+class PublicState:
+    """The observable state, owned and updated by the engine (schedulers get a view of it)."""
+
+    memory: int
+    arrival: NDArray[np.float64]
+    prompt: NDArray[np.int64]
+    prediction: NDArray[np.int64]
+    lower: NDArray[np.int64] | None
+    status: NDArray[np.int8]
+    start_round: NDArray[np.int64]
+    predicted_length: NDArray[np.int64]
+    profile: MemoryProfile
+    time: float = 0.0
+    round_index: int = 0
+    n_arrived: int = 0
+    n_finished: int = 0
+    first_waiting: int = 0
+    memory_in_use: int = 0
+    running: dict[int, None] = field(default_factory=dict)
+    max_predicted_end: int = 0
+    _waiting_cache: NDArray[np.int64] | None = None
+
+    def invalidate(self) -> None:
+        """Forget cached derived arrays after the waiting set changed."""
+        self._waiting_cache = None
+
+    def waiting(self) -> NDArray[np.int64]:
+        """Ids of arrived, waiting requests in arrival order (cached until the next change)."""
+        if self._waiting_cache is None:
+            status = self.status
+            first = self.first_waiting
+            while first < self.n_arrived and status[first] == DONE:
+                first += 1
+            self.first_waiting = first
+            ids = np.flatnonzero(status[first : self.n_arrived] == WAITING) + first
+            ids.flags.writeable = False
+            self._waiting_cache = ids
+        return self._waiting_cache
+
+
+class StateView:
+    """A read-only view of the engine's public state at a round boundary.
+
+    Request ids index the instance (``0..n-1``, arrival order). Times are in the time model's
+    unit (rounds for ``unit``, seconds for ``linear``); ``round_index`` counts rounds run.
+    """
+
+    __slots__ = ("_state", "arrival", "lower", "prediction", "prompt", "start_round", "status")
+
+    def __init__(self, state: PublicState) -> None:
+        self._state = state
+        #: Arrival time of every request.
+        self.arrival = _read_only(state.arrival)
+        #: Prompt size ``s_i`` of every request.
+        self.prompt = _read_only(state.prompt)
+        #: Predicted output length ``õ_i`` of every request, as given by the prediction model.
+        self.prediction = _read_only(state.prediction)
+        #: Lower bounds ``l_i`` of interval predictions, or ``None``.
+        self.lower = None if state.lower is None else _read_only(state.lower)
+        #: Status of every request: 0 not arrived, 1 waiting, 2 running, 3 done.
+        self.status = _read_only(state.status)
+        #: Round index at which each running request was admitted (-1 if not running).
+        self.start_round = _read_only(state.start_round)
+
+    @property
+    def memory(self) -> int:
+        """KV-cache capacity ``M`` in tokens."""
+        return self._state.memory
+
+    @property
+    def time(self) -> float:
+        """Current time (the start of the coming round)."""
+        return self._state.time
+
+    @property
+    def round_index(self) -> int:
+        """Number of rounds run so far."""
+        return self._state.round_index
+
+    @property
+    def waiting(self) -> NDArray[np.int64]:
+        """Ids of arrived, waiting requests in arrival order (ties by id)."""
+        return self._state.waiting()
+
+    @property
+    def running(self) -> NDArray[np.int64]:
+        """Ids of running requests in admission order (oldest first)."""
+        return np.fromiter(self._state.running, dtype=np.int64, count=len(self._state.running))
+
+    @property
+    def n_running(self) -> int:
+        """Number of running requests."""
+        return len(self._state.running)
+
+    @property
+    def n_arrived(self) -> int:
+        """Number of requests that have arrived so far."""
+        return self._state.n_arrived
+
+    @property
+    def n_finished(self) -> int:
+        """Number of requests that have finished."""
+        return self._state.n_finished
+
+    @property
+    def memory_in_use(self) -> int:
+        """KV tokens held now by running requests (``sum s_i + produced_i``)."""
+        return self._state.memory_in_use
+
+    @property
+    def memory_next_round(self) -> int:
+        """KV tokens the running requests will hold after the coming round."""
+        return self._state.memory_in_use + len(self._state.running)
+
+    def produced(self, ids: NDArray[np.int64] | list[int]) -> NDArray[np.int64]:
+        """Output tokens produced so far by running requests ``ids``."""
+        return self._state.round_index - self._state.start_round[np.asarray(ids, dtype=np.int64)]
+
+    def predicted_length(self, ids: NDArray[np.int64] | list[int]) -> NDArray[np.int64]:
+        """The output length the look-ahead assumes for each request.
+
+        The prediction clipped to ``M - s_i`` (no servable request is longer), and for a
+        running request that outlived it, the tokens produced + 1 (MODEL.md section 5).
+        """
+        return self._state.predicted_length[np.asarray(ids, dtype=np.int64)]
+
+    def profile(self, length: int | None = None) -> NDArray[np.int64]:
+        """Predicted memory of the running set at the next ``length`` round boundaries."""
+        state = self._state
+        if length is None:
+            length = max(0, state.max_predicted_end - state.round_index)
+        return state.profile.window(state.round_index, length)
+
+    def admission_check(self, alpha: float = 0.0) -> AdmissionCheck:
+        """MC-SF's memory check against ``M (1 - alpha)`` for the coming round."""
+        if not 0 <= alpha < 1:
+            raise ValueError(f"alpha must be in [0, 1), got {alpha}")
+        return AdmissionCheck(self.profile(), self._state.memory * (1.0 - alpha))

@@ -1,0 +1,1 @@
+"""Training learned schedulers with stable-baselines3."""
