@@ -1,0 +1,35 @@
+"""Small statistics helpers: means with Student-t confidence intervals, paired ratios."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def t_quantile(confidence: float, dof: int) -> float:
+    """Two-sided Student-t quantile for ``confidence`` with ``dof`` degrees of freedom."""
+    from scipy import stats
+
+    return float(stats.t.ppf(0.5 + confidence / 2.0, dof))
+
+
+def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and a Student-t confidence interval ``(mean, low, high)``.
+
+    With a single value the interval is ``(nan, nan)``: one sample says nothing about spread.
+
+    Raises:
+        ValueError: if ``values`` is empty or ``confidence`` is not in (0, 1).
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    data = np.asarray(values, dtype=np.float64)
+    if data.size == 0:
+        raise ValueError("mean_ci needs at least one value")
+    mean = float(data.mean())
+    if data.size == 1:
+        return mean, math.nan, math.nan
+    half = t_quantile(confidence, data.size - 1) * float(data.std(ddof=1)) / math.sqrt(data.size)
+    return mean, mean - half, mean + half
