@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from evaluation.runner import Job, run_jobs
+import numpy as np
+
+from evaluation.runner import LATENCIES, Job, run_jobs
 from evaluation.stats import mean_ci
 
 #: Metrics summarised per agent (mean and 95% interval over seeds).
@@ -90,11 +92,20 @@ class CompareConfig:
 
 @dataclass
 class CompareResult:
-    """Rows (one per scenario and agent) and the per-agent summary of a comparison."""
+    """Rows (one per scenario and agent), the per-agent summary, and per-request latencies.
+
+    ``latencies`` maps ``"agent|rate=R|seed=S"`` to the latency of every request of that run.
+    """
 
     config: CompareConfig
     rows: list[dict[str, Any]]
     summary: list[dict[str, Any]] = field(default_factory=list)
+    latencies: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def latency_key(agent: str, rate: Any, seed: int) -> str:
+    """The key of one run's latencies in :attr:`CompareResult.latencies`."""
+    return f"{agent}|rate={rate}|seed={seed}"
 
 
 def summarize(
@@ -116,7 +127,12 @@ def summarize(
     for (rate, agent), members in sorted(
         groups.items(), key=lambda item: (item[0][0] or 0, item[0][1])
     ):
-        entry: dict[str, Any] = {"agent": agent, "rate": rate, "seeds": len(members)}
+        entry: dict[str, Any] = {
+            "agent": agent,
+            "rate": rate,
+            "seeds": len(members),
+            "time_model": members[0]["time_model"],
+        }
         for metric in SUMMARY_METRICS:
             mean, low, high = mean_ci([row[metric] for row in members], confidence)
             entry[metric] = mean
@@ -157,4 +173,8 @@ def compare(
         (row for batch in results for row in batch),
         key=lambda row: (row.get("rate") or 0, row["seed"], row["agent"]),
     )
-    return CompareResult(config, rows, summarize(rows, config.baseline, config.confidence))
+    latencies = {
+        latency_key(row["agent"], row.get("rate"), row["seed"]): row.pop(LATENCIES) for row in rows
+    }
+    summary = summarize(rows, config.baseline, config.confidence)
+    return CompareResult(config, rows, summary, latencies)

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 BACKENDS = ("local", "ray")
+#: Key of the per-request latency array in a row of :func:`run_job` (not a CSV column).
+LATENCIES = "_latencies"
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ def run_job(job: Job) -> list[dict[str, Any]]:
                 "time_model": result.time_model,
                 **result.metrics,
                 "wall_time_s": time.perf_counter() - began,
+                LATENCIES: result.latency,
             }
         )
     return rows

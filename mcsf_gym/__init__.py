@@ -5,6 +5,9 @@ heavy is imported before ``gymnasium.make``).
 """
 
 from mcsf_gym.core import Instance, SimConfig, SimulationResult, StateView, simulate
+from mcsf_gym.env.registration import register_envs
+
+register_envs()
 
 __version__ = "0.1.0"
 

@@ -266,7 +266,9 @@ class Engine:
         prompt = self._prompt[request]
         self._running_start += now
         self._start_time[request] = state.time
-        length = self._clipped_prediction[request]
+        # A request evicted after outliving its prediction keeps the raised length: it was
+        # seen to produce that many tokens without finishing (MODEL.md section 5).
+        length = max(self._clipped_prediction[request], int(state.predicted_length[request]))
         state.predicted_length[request] = length
         end = now + length
         state.profile.add(prompt, now, now, end)

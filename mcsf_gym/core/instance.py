@@ -161,6 +161,10 @@ class Instance:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self) -> tuple[type[Instance], tuple[Any, ...]]:
+        # Rebuild through __init__: the slots cannot be restored by setattr (immutable).
+        return (Instance, (self.arrival, self.prompt, self.output, self.prediction, self.lower))
+
     @property
     def total_tokens(self) -> int:
         """Sum of the true output lengths."""

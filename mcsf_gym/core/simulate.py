@@ -31,6 +31,10 @@ def make_config(
     )
 
 
+#: Empty rounds a scheduler may idle in a row, beyond sum(output), once no arrival is to come.
+IDLE_PATIENCE = 10_000
+
+
 def simulate(
     instance: Instance,
     scheduler: Scheduler,
@@ -60,8 +64,9 @@ def simulate(
     Raises:
         ValueError: for an instance that does not fit the configuration, or a scheduler that
             admits a request that is not waiting.
-        RuntimeError: if the scheduler admits nothing while nothing runs and no request will
-            arrive any more (it would wait forever).
+        RuntimeError: if the scheduler keeps admitting nothing while nothing runs and no
+            request will arrive any more (it would wait forever): after
+            ``IDLE_PATIENCE + sum(output)`` empty rounds in a row (``IDLE_PATIENCE`` = 10,000).
     """
     settings = make_config(
         config, memory=memory, time_model=time_model, eviction=eviction, seed=seed
@@ -70,15 +75,24 @@ def simulate(
     scheduler.reset(np.random.default_rng(settings.seed))
     state = engine.state
     view = engine.view
+    # A scheduler may idle on purpose (a replayed schedule can start late), but not forever:
+    # with nothing running and no arrival to come, it gets IDLE_PATIENCE empty rounds in a row
+    # plus as many as the instance has tokens to generate.
+    patience = IDLE_PATIENCE + int(instance.output.sum())
+    idle_streak = 0
     while not engine.done:
         if state.n_arrived - state.n_finished > len(state.running):
             admit = scheduler.schedule(view)
             if not admit and not state.running and not engine.has_future_arrivals:
-                raise RuntimeError(
-                    f"scheduler {type(scheduler).__name__} admitted nothing with "
-                    f"{len(view.waiting)} request(s) waiting, nothing running and no "
-                    "arrival to come: it would wait forever"
-                )
+                idle_streak += 1
+                if idle_streak > patience:
+                    raise RuntimeError(
+                        f"scheduler {type(scheduler).__name__} admitted nothing for "
+                        f"{idle_streak} empty rounds with {len(view.waiting)} request(s) "
+                        "waiting, nothing running and no arrival to come: it would wait forever"
+                    )
+            else:
+                idle_streak = 0
         else:
             admit = ()
         engine.run_round(admit)

@@ -146,7 +146,9 @@ class StateView:
         """The output length the look-ahead assumes for each request.
 
         The prediction clipped to ``M - s_i`` (no servable request is longer), and for a
-        running request that outlived it, the tokens produced + 1 (MODEL.md section 5).
+        running request that outlived it, the tokens produced + 1 (MODEL.md section 5). A
+        request evicted after outliving its prediction keeps that raised length, while it
+        waits and when it restarts: it was seen to produce that many tokens.
         """
         return self._state.predicted_length[np.asarray(ids, dtype=np.int64)]
 

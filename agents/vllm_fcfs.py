@@ -1,0 +1,78 @@
+"""vLLM-style FCFS: admit while the next round fits, preempt the newest on overflow."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.base import Agent
+from mcsf_gym.core.view import StateView
+
+
+def _check_cap(field: str, value: int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"vllm-fcfs {field} must be a positive integer or None, got {value!r}")
+    return int(value)
+
+
+class VLLMFCFS(Agent):
+    """vLLM-style first come, first served with recompute preemption.
+
+    Rule: walk the waiting requests in arrival order and admit each while the coming round
+    fits in memory now: ``view.memory_next_round`` (the running requests after one more token
+    each) plus ``s_i + 1`` for every admitted request stays at most ``M``; stop at the first
+    request that does not fit (head-of-line blocking, as vLLM's waiting queue). There is no
+    look-ahead, so running requests grow into an overflow; the engine then preempts the most
+    recently admitted requests first until the round fits (``newest-first``, vLLM's
+    recompute preemption). In such a round the agent admits nothing, as vLLM schedules no new
+    prefills in a step that preempted: an eviction happens exactly when the running requests
+    alone overflow (``memory_next_round > M``, since the agent's own admissions always fit),
+    and then the budget above is negative. The evicted requests keep their arrival times, so
+    they lead the queue again. Optional vLLM caps: ``max_num_seqs`` (requests in a round) and
+    ``max_num_batched_tokens`` (prompt tokens of the admitted requests plus one per decoding
+    request). If nothing runs and the first waiting request exceeds a cap, it is admitted
+    alone (vLLM would reject such a request; here every request must be served).
+
+    Source: vLLM (Kwon et al., "Efficient Memory Management for Large Language Model Serving
+    with PagedAttention", SOSP 2023), ``vllm/core/scheduler.py`` and
+    ``vllm/v1/core/sched/scheduler.py``: FCFS waiting queue, preemption of the lowest-priority
+    (newest) running request by recomputation, no new prefills in a step that preempted.
+
+    Args:
+        max_num_seqs: most requests in a round (``None``: no cap).
+        max_num_batched_tokens: most tokens processed in a round (``None``: no cap).
+    """
+
+    name = "vllm-fcfs"
+    default_eviction = "newest-first"
+
+    def __init__(
+        self, max_num_seqs: int | None = None, max_num_batched_tokens: int | None = None
+    ) -> None:
+        super().__init__()
+        self.max_num_seqs = _check_cap("max_num_seqs", max_num_seqs)
+        self.max_num_batched_tokens = _check_cap("max_num_batched_tokens", max_num_batched_tokens)
+
+    def schedule(self, view: StateView) -> list[int]:
+        """Admit waiting requests in arrival order while the coming round fits now."""
+        waiting = view.waiting
+        if waiting.size == 0:
+            return []
+        running = view.n_running
+        prompt = view.prompt[waiting]
+        fits = np.cumsum(prompt + 1) <= view.memory - view.memory_next_round
+        if self.max_num_batched_tokens is not None:
+            fits &= np.cumsum(prompt) <= self.max_num_batched_tokens - running
+        count = int(fits.sum())  # both sums grow along the queue: the fitting ones are a prefix
+        if self.max_num_seqs is not None:
+            count = max(0, min(count, self.max_num_seqs - running))
+        if count == 0 and running == 0:
+            count = 1
+        return waiting[:count].tolist()
+
+    def __repr__(self) -> str:
+        return (
+            f"VLLMFCFS(max_num_seqs={self.max_num_seqs}, "
+            f"max_num_batched_tokens={self.max_num_batched_tokens})"
+        )

@@ -1,0 +1,146 @@
+"""Environment throughput: steps per second with random valid actions, next to CartPole-v1.
+
+Both environments are built with ``gymnasium.make`` (so both carry Gymnasium's default
+wrappers) and stepped in the same process, one after the other, with a seeded generator:
+the KV-cache environment with a uniformly random action among those its mask allows (admit
+mode: ``K + 1`` actions; priority mode: uniform scores in [-1, 1]), CartPole with a uniformly
+random action. Episodes that end are reset inside the timed loop. The ratio is
+``env steps/s / CartPole steps/s``.
+
+Usage::
+
+    python benchmarks/bench_env.py --steps 20000 --repeats 3
+    python benchmarks/bench_env.py --workload lmsys:n=2000 --json
+    python benchmarks/bench_env.py --id mcsf_gym/KVCacheSchedulingPriority-v0
+    python benchmarks/bench_env.py --profile 25
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import mcsf_gym  # noqa: F401  (registers the environments)
+
+
+def time_env(env: gym.Env, steps: int, seed: int, masked: bool) -> dict[str, float]:
+    """Step ``env`` ``steps`` times with random (valid) actions; return rates and counts."""
+    rng = np.random.default_rng(seed)
+    env.reset(seed=seed)
+    base = env.unwrapped
+    space = env.action_space
+    discrete = isinstance(space, gym.spaces.Discrete)
+    episodes = 0
+    rounds = 0
+    start = time.perf_counter()
+    for _ in range(steps):
+        if masked and discrete:
+            valid = np.flatnonzero(base.action_masks())
+            action: Any = int(valid[rng.integers(valid.size)])
+        elif discrete:
+            action = int(rng.integers(space.n))
+        else:
+            action = rng.uniform(-1.0, 1.0, size=space.shape).astype(np.float32)
+        _, _, terminated, truncated, info = env.step(action)
+        rounds += info.get("rounds", 0)
+        if terminated or truncated:
+            episodes += 1
+            env.reset()
+    elapsed = time.perf_counter() - start
+    return {
+        "steps_per_s": steps / elapsed,
+        "rounds_per_s": rounds / elapsed,
+        "episodes": episodes,
+        "seconds": elapsed,
+    }
+
+
+def run(env_id: str, workload: str, steps: int, repeats: int, seed: int) -> dict[str, Any]:
+    """The median of ``repeats`` timings of the environment and of CartPole-v1."""
+    env = gym.make(env_id, workload=workload)
+    cartpole = gym.make("CartPole-v1")
+    ours, theirs = [], []
+    for repeat in range(repeats):
+        ours.append(time_env(env, steps, seed + repeat, masked=True))
+        theirs.append(time_env(cartpole, steps, seed + repeat, masked=False))
+    env_rate = statistics.median(r["steps_per_s"] for r in ours)
+    cartpole_rate = statistics.median(r["steps_per_s"] for r in theirs)
+    return {
+        "env_id": env_id,
+        "workload": workload,
+        "steps": steps,
+        "repeats": repeats,
+        "env_steps_per_s": env_rate,
+        "env_rounds_per_s": statistics.median(r["rounds_per_s"] for r in ours),
+        "env_episodes": sum(r["episodes"] for r in ours),
+        "cartpole_steps_per_s": cartpole_rate,
+        "ratio_to_cartpole": env_rate / cartpole_rate,
+    }
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        description="Steps per second of the KV-cache scheduling environment with random valid "
+        "actions, next to Gymnasium's CartPole-v1 measured in the same run."
+    )
+    parser.add_argument(
+        "--id", default="mcsf_gym/KVCacheScheduling-v0", help="environment id (%(default)s)"
+    )
+    parser.add_argument(
+        "--workload", default="paper-model2", help="workload spec (default: %(default)s)"
+    )
+    parser.add_argument("--steps", type=int, default=20000, help="steps per timing (%(default)s)")
+    parser.add_argument("--repeats", type=int, default=3, help="timings, median kept (%(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="N",
+        default=0,
+        help="instead of timing, profile one run and print the N most expensive functions",
+    )
+    args = parser.parse_args(argv)
+    for name in ("steps", "repeats"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print the result."""
+    args = parse_args(argv)
+    if args.profile:
+        import cProfile
+        import pstats
+
+        env = gym.make(args.id, workload=args.workload)
+        profiler = cProfile.Profile()
+        profiler.runcall(time_env, env, args.steps, args.seed, True)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
+        return 0
+    result = run(args.id, args.workload, args.steps, args.repeats, args.seed)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(
+            f"{result['env_id']} ({result['workload']}): "
+            f"{result['env_steps_per_s']:,.0f} steps/s "
+            f"({result['env_rounds_per_s']:,.0f} rounds/s, {result['env_episodes']} episodes)\n"
+            f"CartPole-v1: {result['cartpole_steps_per_s']:,.0f} steps/s\n"
+            f"ratio: {result['ratio_to_cartpole']:.3f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

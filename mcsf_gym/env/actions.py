@@ -1,0 +1,141 @@
+"""Action types: how an agent's action becomes admissions (HighwayEnv-style, chosen by name).
+
+A new action type is a subclass of :class:`ActionType` registered in :data:`ACTIONS`; the
+environment class does not change. Action types only choose requests and call
+:meth:`Boundary.admit` / :meth:`Boundary.advance`; the engine applies the rules.
+"""
+
+from __future__ import annotations
+
+import operator
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from mcsf_gym.env.boundary import Boundary
+from mcsf_gym.registry import Registry
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What one action did.
+
+    Attributes:
+        latency: latency accrued by all requests during the step (0 for a pure admission).
+        rounds: rounds the engine ran during the step.
+        invalid: the action was not allowed and was treated as "advance".
+    """
+
+    latency: float
+    rounds: int
+    invalid: bool
+
+
+class ActionType(ABC):
+    """Turns an action into admissions for the coming round.
+
+    Args:
+        window: the number of window slots ``K``.
+    """
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+
+    @abstractmethod
+    def space(self) -> spaces.Space:
+        """The action space."""
+
+    @abstractmethod
+    def masks(self, boundary: Boundary) -> NDArray[np.bool_]:
+        """Which actions are allowed now (a fresh array)."""
+
+    @abstractmethod
+    def apply(self, action: Any, boundary: Boundary) -> StepOutcome:
+        """Carry out ``action``.
+
+        Raises:
+            ValueError: if ``action`` is not of the space's kind (a non-integer, a wrong shape).
+        """
+
+
+class AdmitAction(ActionType):
+    """``Discrete(K + 1)``: admit window slot ``k < K``, or ``K`` to close admission and run.
+
+    Admitting makes the request *pending*: it runs in the coming round, which starts when the
+    agent takes action ``K`` ("advance"). An action whose slot is empty or not allowed by the
+    mask (and any integer outside ``0..K``) is treated as "advance" and flagged invalid.
+    """
+
+    def space(self) -> spaces.Discrete:
+        """``Discrete(K + 1)``."""
+        return spaces.Discrete(self.window + 1)
+
+    def masks(self, boundary: Boundary) -> NDArray[np.bool_]:
+        """``K + 1`` booleans: the slot masks, then ``True`` for "advance"."""
+        valid = boundary.slot_valid()
+        mask = np.zeros(self.window + 1, dtype=np.bool_)
+        mask[: len(valid)] = valid
+        mask[self.window] = True
+        return mask
+
+    def apply(self, action: Any, boundary: Boundary) -> StepOutcome:
+        """Admit the chosen slot, or run the round."""
+        try:
+            slot = operator.index(action)
+        except TypeError:
+            raise ValueError(
+                f"action must be an integer in 0..{self.window}, got {action!r}"
+            ) from None
+        valid = boundary.slot_valid()
+        if 0 <= slot < len(valid) and valid[slot]:
+            boundary.admit(boundary.window()[slot])
+            return StepOutcome(0.0, 0, invalid=False)
+        latency, rounds = boundary.advance()
+        return StepOutcome(latency, rounds, invalid=slot != self.window)
+
+
+class PriorityAction(ActionType):
+    """``Box(-1, 1, (K,))``: one score per window slot; one step runs one round.
+
+    Slots with a negative (or NaN) score are held back. The others are taken in descending
+    score order (ties by slot) and admitted while the masking rule allows the next one; the
+    first that is not allowed stops admission (MC-SF's rule). Then the round runs. With
+    ``masking="none"`` exactly the non-negative slots are admitted, in score order.
+    """
+
+    def space(self) -> spaces.Box:
+        """``Box(-1, 1, (K,), float32)``."""
+        return spaces.Box(-1.0, 1.0, shape=(self.window,), dtype=np.float32)
+
+    def masks(self, boundary: Boundary) -> NDArray[np.bool_]:
+        """``K`` booleans: which slots the masking rule would allow first."""
+        valid = boundary.slot_valid()
+        mask = np.zeros(self.window, dtype=np.bool_)
+        mask[: len(valid)] = valid
+        return mask
+
+    def apply(self, action: Any, boundary: Boundary) -> StepOutcome:
+        """Admit by score while allowed, then run the round."""
+        scores = np.asarray(action, dtype=np.float64)
+        if scores.shape != (self.window,):
+            raise ValueError(f"action must hold {self.window} scores, got shape {scores.shape}")
+        window = boundary.window()
+        occupied = scores[: len(window)]
+        chosen = np.flatnonzero(occupied >= 0)
+        chosen = chosen[np.argsort(-occupied[chosen], kind="stable")]
+        for request in [window[slot] for slot in chosen.tolist()]:
+            if not boundary.is_valid(request):
+                break
+            boundary.admit(request)
+        latency, rounds = boundary.advance()
+        return StepOutcome(latency, rounds, invalid=False)
+
+
+#: Action types by name: ``"admit"`` (discrete, default) and ``"priority"`` (continuous).
+ACTIONS: Registry[ActionType] = Registry("action type")
+ACTIONS.register("admit", AdmitAction)
+ACTIONS.register("priority", PriorityAction)

@@ -1,0 +1,328 @@
+"""The Gymnasium environment: KV-cache scheduling as a reinforcement-learning task."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+from numpy.typing import NDArray
+
+from mcsf_gym.core.config import SimConfig
+from mcsf_gym.core.engine import Engine
+from mcsf_gym.core.eviction import EvictionPolicy
+from mcsf_gym.core.predictions import Predictor
+from mcsf_gym.core.time_models import TimeModel
+from mcsf_gym.env.actions import ACTIONS, ActionType
+from mcsf_gym.env.boundary import Boundary
+from mcsf_gym.env.config import DEFAULT_WORKLOAD, RENDER_MODES, EnvConfig
+from mcsf_gym.env.observations import OBSERVATIONS, ObservationType
+from mcsf_gym.env.rendering import render_ansi, render_rgb
+from mcsf_gym.env.scenarios import ScenarioSource, resolve_workload
+
+
+class KVCacheSchedulingEnv(gym.Env):
+    r"""Online LLM-inference scheduling under a KV-cache limit (Jaillet et al. 2025).
+
+    ## Description
+
+    One worker with a KV cache of ``M`` tokens serves requests that arrive over time. Before
+    each round the scheduler (the agent) chooses which waiting requests to admit; every
+    request in a round produces one token and holds ``prompt + produced`` tokens of KV
+    cache, and running requests are never paused. The agent sees each request's prompt
+    size and a *prediction* of its output length, never the true length; a request that
+    outlives its prediction can overflow memory, and the engine then evicts running
+    requests (they restart from scratch). The goal is the smallest total end-to-end latency
+    ``TEL = sum_i (c_i - a_i)``. The rules are those of ``shared/spec/MODEL.md``, applied
+    by the simulator core (:class:`~mcsf_gym.core.engine.Engine`); the environment adds
+    observations, actions, masks and rewards, never rules. MC-SF, the paper's algorithm,
+    is the reference policy: in admit mode it is "take slot 0 while its mask holds, then
+    advance".
+
+    ## Action Space
+
+    ``action="admit"`` (``mcsf_gym/KVCacheScheduling-v0``): ``Discrete(K + 1)``. The agent
+    sees a window of ``K`` waiting requests. Action ``k < K`` admits the request in slot
+    ``k`` for the coming round (it becomes *pending*; the window shifts up). Action ``K``
+    ("advance") closes admission: the round runs with the pending requests. An invalid
+    action (an empty slot, a slot the mask forbids, or an integer outside ``0..K``) is
+    harmless: it is treated as "advance" and counted in ``info["invalid_actions"]``.
+    ``env.unwrapped.action_masks()`` gives ``K + 1`` booleans. A slot is allowed when it
+    holds a request and, by ``masking``:
+
+    - ``"lookahead"`` (default): MC-SF's memory check still holds with it added to the
+      running and pending requests (predicted memory within ``M (1 - alpha)`` at every
+      future predicted completion);
+    - ``"next-round"``: the coming round fits in ``M`` with it;
+    - ``"none"``: always.
+
+    When nothing runs and nothing is pending every waiting request is allowed (each fits in
+    ``M`` alone; MC-SF does the same). "Advance" is always allowed; with nothing running or
+    pending it makes the worker idle until the next arrival or for one empty round.
+
+    ``action="priority"`` (``mcsf_gym/KVCacheSchedulingPriority-v0``): ``Box(-1, 1, (K,))``,
+    one score per slot, one round per step. Slots scored below 0 are held back; the others
+    are admitted in descending score order while the masking rule allows the next one (the
+    first refusal stops admission), then the round runs. ``action_masks()`` gives the ``K``
+    slot masks.
+
+    The window order (``order``): ``"prediction"`` (default): predicted output length
+    ascending, ties by arrival, then id (MC-SF's order); ``"arrival"``: first come, first
+    served (MC-Benchmark's order). Requests beyond the first ``K`` are counted but not shown.
+
+    ## Observation Space
+
+    ``observation="flat"`` (default): ``Box(0, 1, (8 + 6 K + 2 B,), float32)``, ``K`` =
+    ``window`` (8), ``B`` = bins (8), so 72 entries by default. ``x`` below is a time in
+    base rounds (rounds for ``unit``; multiples of an empty round, 44.6 ms, for ``linear``),
+    ``T`` the observation's ``time_scale`` (64), ``õ`` the predicted length the look-ahead
+    uses (the prediction clipped to ``M - s``; raised when a request outlives it).
+
+    | Index           | Feature                                                  | Range  |
+    |-----------------|----------------------------------------------------------|--------|
+    | 0               | memory in use / M                                        | [0, 1] |
+    | 1               | memory of the coming round (running + pending) / M, clip | [0, 1] |
+    | 2               | predicted peak (running + pending, look-ahead) / M, clip | [0, 1] |
+    | 3               | waiting, not pending ``w``: ``w / (w + K)``              | [0, 1) |
+    | 4               | pending ``p``: ``p / (p + K)``                           | [0, 1) |
+    | 5               | running ``r``: ``r / (r + K)``                           | [0, 1) |
+    | 6               | time since the first arrival: ``x / (x + T)``            | [0, 1) |
+    | 7               | duration of the last round: ``x / (x + 1)``              | [0, 1) |
+    | 8 + 6k          | slot k occupied                                          | {0, 1} |
+    | 8 + 6k + 1      | slot k prompt ``log(1 + s) / log(1 + M)``                | [0, 1) |
+    | 8 + 6k + 2      | slot k prediction ``log(1 + õ) / log(1 + M)``            | [0, 1) |
+    | 8 + 6k + 3      | slot k time waited ``x / (x + T)``                       | [0, 1) |
+    | 8 + 6k + 4      | slot k passes the look-ahead check                       | {0, 1} |
+    | 8 + 6k + 5      | slot k fits the coming round                             | {0, 1} |
+    | 8 + 6K + b      | running requests with ``2^b..2^(b+1)-1`` predicted       | [0, 1] |
+    |                 | tokens left (last bin open), fraction of running         |        |
+    | 8 + 6K + B + b  | memory those requests hold / M                           | [0, 1] |
+
+    Empty slots are all zero. ``observation="dict"`` gives the same numbers as 1-D boxes:
+    ``"global"`` (8,), one ``(K,)`` array per slot feature (``"occupied"``, ``"prompt"``,
+    ``"prediction"``, ``"waited"``, ``"fits_lookahead"``, ``"fits_next_round"``),
+    ``"running_count"`` (B,) and ``"running_memory"`` (B,). Parameters go in the spec:
+    ``observation="flat:bins=6,time_scale=128"``. ``env.unwrapped.feature_names()`` names
+    every flat index. New observation types register in
+    :data:`mcsf_gym.env.observations.OBSERVATIONS`.
+
+    ## Rewards
+
+    Minus the latency accrued during the step, divided by ``reward_scale``: every request
+    that has arrived and not finished accrues the time that passes (a round, an idle wait,
+    or the part of a round after a request arrived). An admission step runs no round and
+    gives 0. Over a finished episode the rewards sum to ``-TEL / reward_scale`` (exactly
+    in the ``unit`` time model, up to float rounding in ``linear``).
+
+    ## Starting State
+
+    ``reset`` draws a scenario (requests, ``M``, time model) from the workload with the
+    environment's generator (``reset(seed=...)``), applies ``memory`` / ``time_model`` /
+    ``prediction`` overrides, and moves to the first arrival. ``reset(options={"scenario":
+    problem})`` runs a given ``Instance`` or ``Scenario`` for one episode instead.
+
+    ## Episode End
+
+    The environment stops only at round boundaries where some request waits: rounds in
+    which nobody waits run inside the step that led to them. The episode *terminates* when
+    every request has finished, and is *truncated* after ``max_steps`` steps. The last
+    ``info`` of a terminated episode holds ``"result"`` (the
+    :class:`~mcsf_gym.core.result.SimulationResult`) and ``"metrics"`` (its metrics dict).
+    Every ``info`` holds ``"latency"`` (accrued in the step), ``"rounds"`` (run in the
+    step), ``"invalid_action"``, ``"invalid_actions"`` (so far) and ``"time"``.
+
+    ## Arguments
+
+    ```python
+    import gymnasium as gym
+    import mcsf_gym
+
+    env = gym.make(
+        "mcsf_gym/KVCacheScheduling-v0", workload="paper-model2", window=8, masking="lookahead"
+    )
+    ```
+
+    | Parameter      | Default          | Description                                          |
+    |----------------|------------------|------------------------------------------------------|
+    | `workload`     | `"paper-model2"` | a spec for ``mcsf_gym.workloads.make_workload``, an  |
+    |                |                  | object with ``sample(rng) -> Scenario``, a fixed     |
+    |                |                  | ``Scenario``, or a fixed ``Instance`` (then ``M`` =  |
+    |                |                  | 16492 and ``unit`` time unless overridden)           |
+    | `memory`       | `None`           | ``M`` (int or preset name) overriding the scenario's |
+    | `time_model`   | `None`           | ``"unit"``, ``"linear"``, ... overriding the         |
+    |                |                  | scenario's                                           |
+    | `prediction`   | `None`           | a prediction model spec (``"noisy:eps=0.5"``) whose  |
+    |                |                  | draws replace the workload's predictions; ``None``   |
+    |                |                  | keeps them                                           |
+    | `eviction`     | `"clear-all"`    | ``"clear-all"``, ``"random:beta=0.2"``,              |
+    |                |                  | ``"newest-first"``                                   |
+    | `window`       | `8`              | ``K``, the number of waiting requests shown          |
+    | `order`        | `"prediction"`   | window order: ``"prediction"`` or ``"arrival"``      |
+    | `masking`      | `"lookahead"`    | ``"lookahead"``, ``"next-round"`` or ``"none"``      |
+    | `alpha`        | `0.0`            | memory protection of the look-ahead check, [0, 1)    |
+    | `action`       | `"admit"`        | ``"admit"`` or ``"priority"`` (set by the id)        |
+    | `observation`  | `"flat"`         | ``"flat"`` or ``"dict"`` (optionally with parameters |
+    |                |                  | ``bins`` and ``time_scale``)                         |
+    | `max_steps`    | `100000`         | truncate after this many steps (``None``: never)     |
+    | `reward_scale` | `1.0`            | rewards are ``-latency / reward_scale``              |
+    | `render_mode`  | `None`           | ``"ansi"`` (text) or ``"rgb_array"`` (a chart of     |
+    |                |                  | memory use and queue length over the episode)        |
+
+    A bad value raises ``ValueError`` naming the parameter and the value.
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": list(RENDER_MODES), "render_fps": 4}
+
+    def __init__(
+        self,
+        workload: Any = DEFAULT_WORKLOAD,
+        *,
+        memory: int | str | None = None,
+        time_model: str | TimeModel | None = None,
+        prediction: str | Predictor | None = None,
+        eviction: str | EvictionPolicy = "clear-all",
+        window: int = 8,
+        order: str = "prediction",
+        masking: str = "lookahead",
+        alpha: float = 0.0,
+        action: str = "admit",
+        observation: str = "flat",
+        max_steps: int | None = 100_000,
+        reward_scale: float = 1.0,
+        render_mode: str | None = None,
+    ) -> None:
+        self.config = EnvConfig(
+            workload=workload,
+            memory=memory,
+            time_model=time_model,
+            prediction=prediction,
+            eviction=eviction,
+            window=window,
+            order=order,
+            masking=masking,
+            alpha=alpha,
+            action=action,
+            observation=observation,
+            max_steps=max_steps,
+            reward_scale=reward_scale,
+            render_mode=render_mode,
+        )
+        config = self.config
+        self.render_mode = render_mode
+        self.source = ScenarioSource(
+            resolve_workload(workload),
+            memory=config.memory,  # type: ignore[arg-type]
+            time_model=time_model,
+            prediction=prediction,
+        )
+        self.action_type: ActionType = ACTIONS.make(action, window=config.window)
+        self.observation_type: ObservationType = OBSERVATIONS.make(
+            observation, window=config.window
+        )
+        self.action_space = self.action_type.space()
+        self.observation_space = self.observation_type.space()
+        self.engine: Engine | None = None
+        self.boundary: Boundary | None = None
+        self._history: list[tuple[float, int, int, int]] | None = None
+        self._steps = 0
+        self._invalid = 0
+
+    # ----------------------------------------------------------------- gym API
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Start an episode on a freshly drawn scenario (or ``options["scenario"]``).
+
+        Raises:
+            ValueError: for unknown option keys, or a scenario that does not fit the settings.
+        """
+        super().reset(seed=seed)
+        options = options or {}
+        unknown = set(options) - {"scenario"}
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; known: ['scenario']")
+        rng = self.np_random
+        instance, memory, time_model = self.source.sample(rng, options.get("scenario"))
+        config = SimConfig(
+            memory=memory,
+            time_model=time_model,
+            eviction=self.config.eviction,
+            seed=int(rng.integers(2**31)),
+        )
+        self.engine = Engine(instance, config)
+        self._history = [] if self.render_mode == "rgb_array" else None
+        self.boundary = Boundary(
+            self.engine,
+            self.config.window,
+            self.config.order,
+            self.config.masking,
+            self.config.alpha,
+            history=self._history,
+        )
+        self._steps = 0
+        self._invalid = 0
+        info = {
+            "latency": 0.0,
+            "rounds": 0,
+            "invalid_action": False,
+            "invalid_actions": 0,
+            "time": self.boundary.view.time,
+        }
+        return self.observation_type.observe(self.boundary), info
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Apply ``action`` (see the class docstring).
+
+        Raises:
+            RuntimeError: if called before ``reset`` or after the episode terminated.
+            ValueError: for an action of the wrong kind (a non-integer, a wrong shape).
+        """
+        boundary = self.boundary
+        if boundary is None or boundary.done:
+            raise RuntimeError("call reset() before step(): no episode is running")
+        outcome = self.action_type.apply(action, boundary)
+        self._steps += 1
+        self._invalid += outcome.invalid
+        terminated = boundary.done
+        max_steps = self.config.max_steps
+        truncated = not terminated and max_steps is not None and self._steps >= max_steps
+        info: dict[str, Any] = {
+            "latency": outcome.latency,
+            "rounds": outcome.rounds,
+            "invalid_action": outcome.invalid,
+            "invalid_actions": self._invalid,
+            "time": boundary.view.time,
+        }
+        if terminated:
+            result = boundary.engine.result()
+            info["result"] = result
+            info["metrics"] = result.metrics
+        reward = -outcome.latency / self.config.reward_scale
+        return self.observation_type.observe(boundary), reward, terminated, truncated, info
+
+    def render(self) -> str | NDArray[np.uint8] | None:
+        """Text (``"ansi"``) or an RGB chart (``"rgb_array"``) of the current state."""
+        if self.render_mode is None or self.boundary is None:
+            return None
+        if self.render_mode == "ansi":
+            return render_ansi(self.boundary)
+        return render_rgb(self._history or [], self.boundary.memory)
+
+    # ----------------------------------------------------------------- extras
+    def action_masks(self) -> NDArray[np.bool_]:
+        """Which actions are allowed now (``K + 1`` in admit mode, ``K`` in priority mode).
+
+        Raises:
+            RuntimeError: if called before ``reset``.
+        """
+        if self.boundary is None:
+            raise RuntimeError("call reset() before action_masks()")
+        return self.action_type.masks(self.boundary)
+
+    def feature_names(self) -> list[str]:
+        """The name of every entry of the flat observation vector."""
+        return self.observation_type.encoder.names()

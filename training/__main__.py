@@ -1,0 +1,7 @@
+"""``python -m training`` is ``mcsf-train``."""
+
+import sys
+
+from training.cli import main
+
+sys.exit(main())
