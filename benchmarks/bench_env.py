@@ -11,6 +11,7 @@ Usage::
 
     python benchmarks/bench_env.py --steps 20000 --repeats 3
     python benchmarks/bench_env.py --workload lmsys:n=2000 --json
+    python benchmarks/bench_env.py --steps 5000 --out results/bench_env.json
     python benchmarks/bench_env.py --id mcsf_gym/KVCacheSchedulingPriority-v0
     python benchmarks/bench_env.py --profile 25
 """
@@ -19,10 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
 import statistics
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -74,6 +77,10 @@ def run(env_id: str, workload: str, steps: int, repeats: int, seed: int) -> dict
     env_rate = statistics.median(r["steps_per_s"] for r in ours)
     cartpole_rate = statistics.median(r["steps_per_s"] for r in theirs)
     return {
+        "python": platform.python_version(),
+        "gymnasium": gym.__version__,
+        "numpy": np.__version__,
+        "machine": platform.machine(),
         "env_id": env_id,
         "workload": workload,
         "steps": steps,
@@ -102,6 +109,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="timings, median kept (%(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--out", metavar="PATH", help="also write the result as JSON to PATH")
     parser.add_argument(
         "--profile",
         type=int,
@@ -129,6 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
         return 0
     result = run(args.id, args.workload, args.steps, args.repeats, args.seed)
+    if args.out:
+        path = Path(args.out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2) + "\n")
     if args.json:
         print(json.dumps(result, indent=2))
     else:

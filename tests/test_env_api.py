@@ -40,20 +40,32 @@ def test_api_md_example():
     assert info["invalid_actions"] == 0
 
 
-@pytest.mark.parametrize("env_id", [ADMIT, PRIORITY])
-@pytest.mark.parametrize("observation", ["flat", "dict"])
-def test_checkers_pass_without_warnings(env_id, observation):
-    env = gym.make(env_id, workload=SMALL, observation=observation)
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},  # the registered defaults: the built-in workload, flat observations
+        {"observation": "dict"},
+        {"workload": SMALL, "observation": "dict:bins=3", "window": 3, "masking": "none"},
+        {"workload": "lmsys:n=60", "time_model": "linear", "order": "arrival"},
+    ],
+)
+@pytest.mark.parametrize("env_id", sorted(ENV_IDS))
+def test_checkers_pass_without_warnings(env_id, kwargs):
+    env = gym.make(env_id, **kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_env(env.unwrapped, skip_render_check=False)
         sb3_check_env(env.unwrapped, warn=True)
 
 
+@pytest.mark.parametrize("observation", ["flat", "dict"])
 @pytest.mark.parametrize("render_mode", ["ansi", "rgb_array"])
-def test_checkers_pass_with_render_modes(render_mode):
-    env = gym.make(ADMIT, workload=SMALL, render_mode=render_mode)
-    check_env(env.unwrapped, skip_render_check=False)
+@pytest.mark.parametrize("env_id", sorted(ENV_IDS))
+def test_checkers_pass_with_render_modes(env_id, render_mode, observation):
+    env = gym.make(env_id, workload=SMALL, render_mode=render_mode, observation=observation)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env.unwrapped, skip_render_check=False)
 
 
 def test_priority_space_is_a_symmetric_box():
@@ -86,6 +98,36 @@ def test_feature_names_match_the_documented_layout():
     doc = KVCacheSchedulingEnv.__doc__
     for row in ("| 0 ", "| 7 ", "| 8 + 6k + 5", "| 8 + 6K + B + b"):
         assert row in doc
+
+
+def test_the_manual_documents_every_argument_section_and_info_key():
+    import inspect
+
+    doc = KVCacheSchedulingEnv.__doc__
+    for section in (
+        "## Description",
+        "## Action Space",
+        "## Observation Space",
+        "## Rewards",
+        "## Starting State",
+        "## Episode End",
+        "## Arguments",
+        "## Version History",
+    ):
+        assert section in doc
+    parameters = inspect.signature(KVCacheSchedulingEnv.__init__).parameters
+    for name, parameter in list(parameters.items())[1:]:
+        default = "" if parameter.default is inspect.Parameter.empty else parameter.default
+        row = re.search(rf"^\s*\| `{name}`\s*\| `([^`]*)`", doc, re.MULTILINE)
+        assert row, f"{name} is not in the Arguments table"
+        assert row.group(1) == repr(default).replace("'", '"'), name
+    env = gym.make(ADMIT, workload=Instance(arrival=[0], prompt=[1], output=[1]), memory=4)
+    _, info = env.reset(seed=0)
+    env.step(0)  # admit the request
+    _, _, terminated, _, last = env.step(8)  # advance: it runs and finishes
+    assert terminated
+    for key in set(info) | set(last):
+        assert f'``"{key}"``' in doc, key
 
 
 def test_dict_observation_holds_the_flat_numbers():
@@ -165,6 +207,7 @@ def test_memory_time_model_and_prediction_overrides():
         ({"reward_scale": 0}, "reward_scale"),
         ({"reward_scale": float("nan")}, "reward_scale"),
         ({"max_steps": 0}, "max_steps"),
+        ({"max_steps": "forever"}, "max_steps"),
         ({"render_mode": "video"}, "render_mode"),
         ({"action": "teleport"}, "action type"),
         ({"observation": "pixels"}, "observation type"),

@@ -85,6 +85,26 @@ def test_idle_waits_accrue_latency_and_gaps_do_not():
     assert info["result"].total_latency == 3.0
 
 
+@pytest.mark.parametrize("time_model", ["unit", "linear"])
+def test_time_features_count_base_rounds(time_model):
+    # A (s=1, o=1) at t=0; B (s=1, o=1) at t=5 (seconds under linear).
+    instance = Instance(arrival=[0, 5], prompt=[1, 1], output=[1, 1])
+    env = gym.make(ADMIT, workload=instance, memory=10, window=2, time_model=time_model)
+    obs, _ = env.reset(seed=0)
+    assert obs[6] == 0 and obs[7] == 0  # nothing has happened yet
+    obs, *_ = env.step(2)  # idle for one empty round: one base round
+    assert obs[7] == pytest.approx(1 / 2) and obs[6] == pytest.approx(1 / 65)
+    base = 1.0 if time_model == "unit" else 0.0446
+    # The round of A: 1 (unit) or 44.6 + 0.52 * 1 + 0.378 * 1 ms (linear), then the gap to 5.
+    round_length = 1.0 if time_model == "unit" else (44.6 + 0.52 + 0.378) / 1000
+    env.step(0)
+    obs, *_ = env.step(2)
+    x = round_length / base
+    assert obs[7] == pytest.approx(x / (x + 1), rel=1e-6)
+    assert obs[6] == pytest.approx((5 / base) / (5 / base + 64), rel=1e-6)
+    assert obs[8 + 3] == 0  # B has just arrived: it has waited 0
+
+
 def test_invalid_actions_are_harmless_advances():
     kwargs = {"workload": "paper-model2:n=20", "window": 4}
     env, twin = gym.make(ADMIT, **kwargs), gym.make(ADMIT, **kwargs)
@@ -112,6 +132,35 @@ def test_truncation_after_max_steps():
         _, terminated, truncated, info = step(env, 8)
         assert not terminated and truncated == expected
     assert "result" not in info
+
+
+@pytest.mark.parametrize("masking", ["none", "next-round"])
+def test_the_auto_step_limit_cuts_off_runaway_episodes(masking):
+    # Random admissions without the look-ahead keep overflowing M; clear-all eviction then
+    # throws away all progress, so the episode would go on for a very long time.
+    env = gym.make(ADMIT, workload="paper-model2:n=15", masking=masking)
+    rng = np.random.default_rng(0)
+    env.reset(seed=0)
+    base = env.unwrapped
+    instance = base.engine.instance
+    assert base.step_limit == 10 * (instance.n + int(instance.output.sum())) + 100
+    steps, done = 0, False
+    while not done:
+        action = int(rng.choice(np.flatnonzero(base.action_masks())))
+        _, _, terminated, truncated, info = env.step(action)
+        steps += 1
+        done = terminated or truncated
+    assert truncated and not terminated and steps == base.step_limit
+    assert info["invalid_actions"] == 0
+
+
+def test_max_steps_none_and_integers():
+    env = gym.make(ADMIT, workload="paper-model2:n=15", max_steps=None)
+    env.reset(seed=0)
+    assert env.unwrapped.step_limit is None
+    env = gym.make(ADMIT, workload="paper-model2:n=15", max_steps=7.0)
+    env.reset(seed=0)
+    assert env.unwrapped.step_limit == 7
 
 
 def random_valid_episode(env, seed, scores=False):
@@ -197,9 +246,7 @@ def test_mcsf_equivalence_on_the_paper_setting_with_a_small_window():
 def test_any_rule_agent_is_reproduced_with_a_full_window(env_id, agent):
     workload = make_workload("paper-model2:n=30,load=1.5,prediction=noisy:eps=0.5")
     scenario = workload.sample(np.random.default_rng(7))
-    env = gym.make(
-        env_id, workload=scenario, window=30, masking="none", eviction="newest-first"
-    )
+    env = gym.make(env_id, workload=scenario, window=30, masking="none", eviction="newest-first")
     episode = run_scheduler(env, make_agent(agent), seed=3)
     expected = simulate(
         scenario.instance,

@@ -87,6 +87,7 @@ class Engine:
             start_round=np.full(n, -1, dtype=np.int64),
             predicted_length=np.array(self._clipped_prediction, dtype=np.int64),
             profile=MemoryProfile(memory),
+            idle_duration=self._time_model.idle_duration,
         )
         self.view = StateView(self.state)
         self._finishing: dict[int, list[int]] = {}
@@ -165,6 +166,7 @@ class Engine:
             waiting = state.waiting().size
             self._trace.append((start_time, duration, need, waiting, len(state.running)))
         state.time = end_time
+        state.last_duration = duration
         state.round_index = next_round
         state.memory_in_use = need
         self._peak_memory = max(self._peak_memory, need)
@@ -252,6 +254,7 @@ class Engine:
         duration = until - state.time
         latency = self.n_present * duration
         state.time = until
+        state.last_duration = duration
         latency += self._arrive_until(until)
         self._skip_idle_gap()
         return RoundReport(duration, latency, (), (), (), (), ran=False)

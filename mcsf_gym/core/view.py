@@ -44,6 +44,8 @@ class PublicState:
     memory_in_use: int = 0
     running: dict[int, None] = field(default_factory=dict)
     max_predicted_end: int = 0
+    idle_duration: float = 1.0
+    last_duration: float = 0.0
     _waiting_cache: NDArray[np.int64] | None = None
 
     def invalidate(self) -> None:
@@ -97,6 +99,19 @@ class StateView:
     def time(self) -> float:
         """Current time (the start of the coming round)."""
         return self._state.time
+
+    @property
+    def idle_duration(self) -> float:
+        """Duration of an empty round under the time model (the environment's unit of time).
+
+        1 for ``unit``; 0.0446 s for the ``linear`` preset.
+        """
+        return self._state.idle_duration
+
+    @property
+    def last_duration(self) -> float:
+        """Time that passed in the latest round or idle wait (0 before the first one)."""
+        return self._state.last_duration
 
     @property
     def round_index(self) -> int:

@@ -1,8 +1,10 @@
 """Action types: how an agent's action becomes admissions (HighwayEnv-style, chosen by name).
 
 A new action type is a subclass of :class:`ActionType` registered in :data:`ACTIONS`; the
-environment class does not change. Action types only choose requests and call
-:meth:`Boundary.admit` / :meth:`Boundary.advance`; the engine applies the rules.
+environment class does not change. Action types only choose requests (:meth:`Boundary.admit`)
+and say when admission is closed; whoever drives the episode then runs the round (the
+environment, :mod:`mcsf_gym.env.stepping`) or hands the admissions to ``simulate``
+(:class:`~mcsf_gym.env.policy.PolicyScheduler`). The engine applies the rules.
 """
 
 from __future__ import annotations
@@ -21,18 +23,24 @@ from mcsf_gym.registry import Registry
 
 
 @dataclass(frozen=True)
-class StepOutcome:
-    """What one action did.
+class Decision:
+    """What one action did at the boundary.
 
     Attributes:
-        latency: latency accrued by all requests during the step (0 for a pure admission).
-        rounds: rounds the engine ran during the step.
+        advance: admission is closed: the round runs with the pending requests.
         invalid: the action was not allowed and was treated as "advance".
     """
 
-    latency: float
-    rounds: int
+    advance: bool
     invalid: bool
+
+
+#: A request was admitted; admission goes on.
+ADMITTED = Decision(advance=False, invalid=False)
+#: Admission is closed: the round runs.
+ADVANCE = Decision(advance=True, invalid=False)
+#: The action was not allowed: treated as "advance".
+INVALID = Decision(advance=True, invalid=True)
 
 
 class ActionType(ABC):
@@ -54,8 +62,8 @@ class ActionType(ABC):
         """Which actions are allowed now (a fresh array)."""
 
     @abstractmethod
-    def apply(self, action: Any, boundary: Boundary) -> StepOutcome:
-        """Carry out ``action``.
+    def apply(self, action: Any, boundary: Boundary) -> Decision:
+        """Carry out ``action``: admit into ``boundary``, and say whether admission is closed.
 
         Raises:
             ValueError: if ``action`` is not of the space's kind (a non-integer, a wrong shape).
@@ -82,8 +90,8 @@ class AdmitAction(ActionType):
         mask[self.window] = True
         return mask
 
-    def apply(self, action: Any, boundary: Boundary) -> StepOutcome:
-        """Admit the chosen slot, or run the round."""
+    def apply(self, action: Any, boundary: Boundary) -> Decision:
+        """Admit the chosen slot, or close admission."""
         try:
             slot = operator.index(action)
         except TypeError:
@@ -93,9 +101,8 @@ class AdmitAction(ActionType):
         valid = boundary.slot_valid()
         if 0 <= slot < len(valid) and valid[slot]:
             boundary.admit(boundary.window()[slot])
-            return StepOutcome(0.0, 0, invalid=False)
-        latency, rounds = boundary.advance()
-        return StepOutcome(latency, rounds, invalid=slot != self.window)
+            return ADMITTED
+        return ADVANCE if slot == self.window else INVALID
 
 
 class PriorityAction(ActionType):
@@ -118,8 +125,8 @@ class PriorityAction(ActionType):
         mask[: len(valid)] = valid
         return mask
 
-    def apply(self, action: Any, boundary: Boundary) -> StepOutcome:
-        """Admit by score while allowed, then run the round."""
+    def apply(self, action: Any, boundary: Boundary) -> Decision:
+        """Admit by score while allowed, then close admission."""
         scores = np.asarray(action, dtype=np.float64)
         if scores.shape != (self.window,):
             raise ValueError(f"action must hold {self.window} scores, got shape {scores.shape}")
@@ -131,8 +138,7 @@ class PriorityAction(ActionType):
             if not boundary.is_valid(request):
                 break
             boundary.admit(request)
-        latency, rounds = boundary.advance()
-        return StepOutcome(latency, rounds, invalid=False)
+        return ADVANCE
 
 
 #: Action types by name: ``"admit"`` (discrete, default) and ``"priority"`` (continuous).

@@ -1,83 +1,77 @@
 """The round being assembled at the current boundary: window, pending admissions, masks.
 
-The environment never computes rounds, memory or time itself; it collects admissions for the
-coming round here and hands them to ``Engine.run_round``. Between two rounds it only keeps:
+A :class:`Boundary` reads only a :class:`~mcsf_gym.core.view.StateView`, so the same code
+serves the environment (which drives an engine, :mod:`mcsf_gym.env.stepping`) and
+:class:`~mcsf_gym.env.policy.PolicyScheduler` (which runs a policy under ``simulate``). It
+never computes rounds, memory or time; it keeps, between two rounds:
 
 - the waiting requests not yet chosen, in the window order (``"prediction"``: predicted output
   length ascending, ties by arrival then id, MC-SF's order; ``"arrival"``: FCFS);
 - the requests chosen for the coming round (*pending*), in the order they were chosen;
 - MC-SF's incremental look-ahead check (:class:`~mcsf_gym.core.lookahead.AdmissionCheck`)
   with the pending requests added, kept across the admission steps of the boundary.
+
+Call :meth:`Boundary.open` whenever the view has moved to a new boundary (or the engine sent
+everything back and asks again at the same one).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from mcsf_gym.core.engine import Engine
 from mcsf_gym.core.lookahead import AdmissionCheck
+from mcsf_gym.core.view import StateView
 
 
 class Boundary:
     """Admissions for the coming round, and the rule that says which are allowed.
 
     Args:
-        engine: the engine of the episode (at a round boundary).
+        view: the engine's view (at a round boundary); the boundary is opened on it.
         window: how many waiting requests the agent sees (``K``).
         order: ``"prediction"`` or ``"arrival"`` (see the module docstring).
         masking: ``"lookahead"`` (MC-SF's check with ``alpha``), ``"next-round"`` (the coming
             round fits in ``M``) or ``"none"`` (any waiting request).
         alpha: memory protection of the look-ahead check, in ``[0, 1)``.
-        history: if given, ``(time, memory in use, waiting, running)`` is appended to it after
-            every engine call (for rendering).
     """
 
     def __init__(
-        self,
-        engine: Engine,
-        window: int,
-        order: str,
-        masking: str,
-        alpha: float,
-        history: list[tuple[float, int, int, int]] | None = None,
+        self, view: StateView, window: int, order: str, masking: str, alpha: float
     ) -> None:
-        self.engine = engine
-        self.view = engine.view
+        self.view = view
         #: The number of window slots ``K``.
         self.size = window
         self.order_by_prediction = order == "prediction"
         self.masking = masking
         self.alpha = alpha
-        self.history = history
-        self.memory = self.view.memory
-        self.base_duration = engine.config.resolved_time_model.idle_duration
-        self.last_duration = 0.0
+        self.memory = view.memory
         #: Counts the boundaries opened so far (observations cache per-boundary summaries).
         self.epoch = 0
         self.pending: list[int] = []
         self.pending_tokens = 0
         #: Prompt sizes and arrival times of all requests, as lists (fast scalar access).
-        self.prompts: list[int] = self.view.prompt.tolist()
-        self.arrivals: list[float] = self.view.arrival.tolist()
-        self._prompt = self.prompts
-        # The engine's public running set (admission order), as ``view.running`` reads it.
-        self._running = engine.state.running
+        self.prompts: list[int] = view.prompt.tolist()
+        self.arrivals: list[float] = view.arrival.tolist()
         self._queue: list[int] = []
-        # The engine's public predicted lengths (what ``view.predicted_length`` returns).
-        self._lengths = engine.state.predicted_length
+        # Predicted lengths (``view.predicted_length``) of the waiting requests of this boundary.
+        self._lengths: dict[int, int] = {}
         self._fits: dict[int, bool] = {}
-        self.check: AdmissionCheck = self.view.admission_check(alpha)
+        self.check: AdmissionCheck = view.admission_check(alpha)
         self._window_cache: list[int] | None = None
         self._valid_cache: list[bool] | None = None
         self._lookahead_cache: list[bool] | None = None
-        self._record()
-        self._open()
+        self.open()
 
     # ----------------------------------------------------------------- queries
     @property
-    def done(self) -> bool:
-        """Whether every request has finished."""
-        return self.engine.done
+    def base_duration(self) -> float:
+        """The duration of an empty round: observations measure time in these units."""
+        return self.view.idle_duration
+
+    @property
+    def last_duration(self) -> float:
+        """The time that passed in the latest round or idle wait (0 before the first)."""
+        return self.view.last_duration
 
     @property
     def n_waiting(self) -> int:
@@ -96,7 +90,7 @@ class Boundary:
         When nothing runs and nothing is pending, every waiting request is allowed: it fits in
         ``M`` on its own, and refusing it could wait forever (MC-SF admits it likewise).
         """
-        if self.masking == "none" or (not self.pending and not self._running):
+        if self.masking == "none" or (not self.pending and not self.view.n_running):
             return True
         if self.masking == "lookahead":
             return self.fits_lookahead(request)
@@ -106,13 +100,13 @@ class Boundary:
         """Whether MC-SF's look-ahead check (with the pending requests) holds with ``request``."""
         fits = self._fits.get(request)
         if fits is None:
-            fits = self.check.fits(self._prompt[request], int(self._lengths[request]))
+            fits = self.check.fits(self.prompts[request], self._lengths[request])
             self._fits[request] = fits
         return fits
 
     def fits_next_round(self, request: int) -> bool:
         """Whether the coming round fits in ``M`` with the pending requests and ``request``."""
-        return self.next_round_tokens() + self._prompt[request] + 1 <= self.memory
+        return self.next_round_tokens() + self.prompts[request] + 1 <= self.memory
 
     def next_round_tokens(self) -> int:
         """KV tokens the running and pending requests will hold after the coming round."""
@@ -132,11 +126,11 @@ class Boundary:
 
     def predicted_length(self, request: int) -> int:
         """The predicted output length the look-ahead check uses for a waiting request."""
-        return int(self._lengths[request])
+        return self._lengths[request]
 
-    # ----------------------------------------------------------------- actions
+    # ----------------------------------------------------------------- changes
     def admit(self, request: int) -> None:
-        """Choose waiting ``request`` for the coming round (it is pending until :meth:`advance`).
+        """Choose waiting ``request`` for the coming round (it stays pending until it runs).
 
         Raises:
             ValueError: if ``request`` is not waiting or is already pending.
@@ -145,48 +139,21 @@ class Boundary:
             self._queue.remove(request)
         except ValueError:
             raise ValueError(f"request {request} is not waiting or is already pending") from None
-        prompt = self._prompt[request]
+        prompt = self.prompts[request]
         self.pending.append(request)
         self.pending_tokens += prompt + 1
-        self.check.add(prompt, int(self._lengths[request]))
+        self.check.add(prompt, self._lengths[request])
         self._fits.clear()
         self._changed()
 
-    def advance(self) -> tuple[float, int]:
-        """Run the coming round with the pending requests, then every round until one waits.
-
-        Like ``simulate``, the environment only stops at boundaries where some request waits
-        (or when the episode is over). With nothing running and nothing pending the engine
-        idles instead (until the next arrival, or one empty round).
-
-        Returns:
-            The latency accrued by all requests meanwhile, and the number of rounds run.
-        """
-        engine = self.engine
-        state = engine.state
-        report = engine.run_round(self.pending)
-        latency = report.latency
-        rounds = int(report.ran)
-        if report.duration > 0:
-            self.last_duration = report.duration
-        self._record()
-        while not engine.done and state.n_arrived - state.n_finished == len(state.running):
-            report = engine.run_round(())
-            latency += report.latency
-            rounds += int(report.ran)
-            self.last_duration = report.duration
-            self._record()
-        self._open()
-        return latency, rounds
-
-    # ----------------------------------------------------------------- internals
-    def _open(self) -> None:
-        """Start a new boundary: order the waiting requests, fresh check, nothing pending."""
+    def open(self) -> None:
+        """Start a new boundary from the view: order the waiting requests, nothing pending."""
         view = self.view
         waiting = view.waiting
         if self.order_by_prediction and waiting.size > 1:
             waiting = waiting[np.argsort(view.prediction[waiting], kind="stable")]
         self._queue = waiting.tolist()
+        self._lengths = dict(zip(self._queue, view.predicted_length(waiting).tolist(), strict=True))
         self.pending = []
         self.pending_tokens = 0
         self.epoch += 1
@@ -194,13 +161,8 @@ class Boundary:
         self._fits.clear()
         self._changed()
 
+    # ----------------------------------------------------------------- internals
     def _changed(self) -> None:
         self._window_cache = None
         self._valid_cache = None
         self._lookahead_cache = None
-
-    def _record(self) -> None:
-        if self.history is not None:
-            view = self.view
-            waiting = view.n_arrived - view.n_finished - view.n_running
-            self.history.append((view.time, view.memory_in_use, waiting, view.n_running))

@@ -8,8 +8,13 @@ from typing import Any
 
 from mcsf_gym.core.config import resolve_memory
 from mcsf_gym.core.eviction import EvictionPolicy, make_eviction
+from mcsf_gym.core.instance import Instance
 from mcsf_gym.core.predictions import Predictor, make_predictor
 from mcsf_gym.core.time_models import TimeModel, make_time_model
+from mcsf_gym.core.view import StateView
+from mcsf_gym.env.actions import ACTIONS, ActionType
+from mcsf_gym.env.boundary import Boundary
+from mcsf_gym.env.observations import OBSERVATIONS, ObservationType
 
 #: The workload drawn from when none is given: the paper's synthetic arrival model 2 (online
 #: stochastic arrivals, ``M`` in [30, 50], about 50 requests, unit time). Small and fast.
@@ -22,6 +27,15 @@ ORDERS = ("prediction", "arrival")
 MASKINGS = ("lookahead", "next-round", "none")
 
 RENDER_MODES = ("ansi", "rgb_array")
+
+#: ``max_steps="auto"`` truncates after ``AUTO_STEPS_FACTOR * (n + sum(output)) +
+#: AUTO_STEPS_MIN`` steps. ``n + sum(output)`` is what serving the requests one at a time takes
+#: (one admission per request, one round per output token); evictions add rounds, and the rule
+#: agents (MC-SF, MC-Benchmark, alpha-greedy) need up to about 4 times that on the built-in
+#: workloads with ``noisy:eps=0.8`` predictions, so 10 leaves room for any sensible policy
+#: while a policy that keeps evicting everything is cut off within seconds.
+AUTO_STEPS_FACTOR = 10
+AUTO_STEPS_MIN = 100
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -58,7 +72,7 @@ class EnvConfig:
     alpha: float = 0.0
     action: str = "admit"
     observation: str = "flat"
-    max_steps: int | None = 100_000
+    max_steps: int | str | None = "auto"
     reward_scale: float = 1.0
     render_mode: str | None = None
 
@@ -83,8 +97,13 @@ class EnvConfig:
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"{name} must be a non-empty spec string, got {value!r}")
-        if self.max_steps is not None:
-            object.__setattr__(self, "max_steps", _positive_int("max_steps", self.max_steps))
+        if self.max_steps is not None and self.max_steps != "auto":
+            try:
+                object.__setattr__(self, "max_steps", _positive_int("max_steps", self.max_steps))
+            except ValueError:
+                raise ValueError(
+                    f"max_steps must be a positive integer, 'auto' or None, got {self.max_steps!r}"
+                ) from None
         scale = self.reward_scale
         if (
             isinstance(scale, bool)
@@ -95,3 +114,30 @@ class EnvConfig:
             raise ValueError(f"reward_scale must be a finite number > 0, got {scale!r}")
         object.__setattr__(self, "reward_scale", float(scale))
         _choice("render_mode", self.render_mode, (None, *RENDER_MODES))
+
+    def step_limit(self, instance: Instance) -> int | None:
+        """The step after which an episode on ``instance`` is truncated (``None``: never)."""
+        if self.max_steps == "auto":
+            total = instance.n + int(instance.output.sum())
+            return AUTO_STEPS_FACTOR * total + AUTO_STEPS_MIN
+        return self.max_steps  # type: ignore[return-value]
+
+    def make_action_type(self) -> ActionType:
+        """The action type named by ``action``.
+
+        Raises:
+            ValueError: for an unknown name or parameter (the error lists the known names).
+        """
+        return ACTIONS.make(self.action, window=self.window)
+
+    def make_observation_type(self) -> ObservationType:
+        """The observation type named by ``observation``.
+
+        Raises:
+            ValueError: for an unknown name or a bad parameter.
+        """
+        return OBSERVATIONS.make(self.observation, window=self.window)
+
+    def make_boundary(self, view: StateView) -> Boundary:
+        """A :class:`Boundary` with these window, order, masking and alpha, opened on ``view``."""
+        return Boundary(view, self.window, self.order, self.masking, self.alpha)

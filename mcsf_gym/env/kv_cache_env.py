@@ -13,12 +13,13 @@ from mcsf_gym.core.engine import Engine
 from mcsf_gym.core.eviction import EvictionPolicy
 from mcsf_gym.core.predictions import Predictor
 from mcsf_gym.core.time_models import TimeModel
-from mcsf_gym.env.actions import ACTIONS, ActionType
+from mcsf_gym.env.actions import ActionType
 from mcsf_gym.env.boundary import Boundary
 from mcsf_gym.env.config import DEFAULT_WORKLOAD, RENDER_MODES, EnvConfig
-from mcsf_gym.env.observations import OBSERVATIONS, ObservationType
+from mcsf_gym.env.observations import ObservationType
 from mcsf_gym.env.rendering import render_ansi, render_rgb
 from mcsf_gym.env.scenarios import ScenarioSource, resolve_workload
+from mcsf_gym.env.stepping import Snapshot, run_to_decision, snapshot
 
 
 class KVCacheSchedulingEnv(gym.Env):
@@ -36,8 +37,15 @@ class KVCacheSchedulingEnv(gym.Env):
     ``TEL = sum_i (c_i - a_i)``. The rules are those of ``shared/spec/MODEL.md``, applied
     by the simulator core (:class:`~mcsf_gym.core.engine.Engine`); the environment adds
     observations, actions, masks and rewards, never rules. MC-SF, the paper's algorithm,
-    is the reference policy: in admit mode it is "take slot 0 while its mask holds, then
-    advance".
+    is the reference policy: in admit mode (default ``order`` and ``masking``) it is "take
+    slot 0 while its mask holds, then advance", and the episode's result equals
+    ``simulate(instance, MCSF())``.
+
+    Two bridges connect the environment with the core scheduler interface:
+    :class:`~mcsf_gym.env.driver.SchedulerPolicy` plays any core scheduler (``agents``) in
+    the environment, and :class:`~mcsf_gym.env.policy.PolicyScheduler` turns a policy of
+    the environment (a trained model's ``policy(obs, mask) -> action``) into a core scheduler
+    that runs under ``simulate``, with this class's own observation, mask and action code.
 
     ## Action Space
 
@@ -61,10 +69,12 @@ class KVCacheSchedulingEnv(gym.Env):
     pending it makes the worker idle until the next arrival or for one empty round.
 
     ``action="priority"`` (``mcsf_gym/KVCacheSchedulingPriority-v0``): ``Box(-1, 1, (K,))``,
-    one score per slot, one round per step. Slots scored below 0 are held back; the others
-    are admitted in descending score order while the masking rule allows the next one (the
-    first refusal stops admission), then the round runs. ``action_masks()`` gives the ``K``
-    slot masks.
+    one score per slot, one round per step, so at most ``K`` admissions per round. Slots
+    scored below 0 (or NaN) are held back; the others are admitted in descending score order
+    (ties by slot) while the masking rule allows the next one (the first refusal stops
+    admission), then the round runs. Scores outside ``[-1, 1]`` are accepted as they are; an
+    array of the wrong shape raises ``ValueError``. ``action_masks()`` gives ``K`` booleans:
+    which slots the masking rule would allow as the first admission.
 
     The window order (``order``): ``"prediction"`` (default): predicted output length
     ascending, ties by arrival, then id (MC-SF's order); ``"arrival"``: first come, first
@@ -87,7 +97,7 @@ class KVCacheSchedulingEnv(gym.Env):
     | 4               | pending ``p``: ``p / (p + K)``                           | [0, 1) |
     | 5               | running ``r``: ``r / (r + K)``                           | [0, 1) |
     | 6               | time since the first arrival: ``x / (x + T)``            | [0, 1) |
-    | 7               | duration of the last round: ``x / (x + 1)``              | [0, 1) |
+    | 7               | latest round (or idle wait) duration ``x / (x + 1)``     | [0, 1) |
     | 8 + 6k          | slot k occupied                                          | {0, 1} |
     | 8 + 6k + 1      | slot k prompt ``log(1 + s) / log(1 + M)``                | [0, 1) |
     | 8 + 6k + 2      | slot k prediction ``log(1 + õ) / log(1 + M)``            | [0, 1) |
@@ -98,10 +108,16 @@ class KVCacheSchedulingEnv(gym.Env):
     |                 | tokens left (last bin open), fraction of running         |        |
     | 8 + 6K + B + b  | memory those requests hold / M                           | [0, 1] |
 
-    Empty slots are all zero. ``observation="dict"`` gives the same numbers as 1-D boxes:
-    ``"global"`` (8,), one ``(K,)`` array per slot feature (``"occupied"``, ``"prompt"``,
-    ``"prediction"``, ``"waited"``, ``"fits_lookahead"``, ``"fits_next_round"``),
-    ``"running_count"`` (B,) and ``"running_memory"`` (B,). Parameters go in the spec:
+    "Coming round" and "predicted peak" count the running and the pending requests; the
+    look-ahead feature (``8 + 6k + 4``) is MC-SF's check against ``M (1 - alpha)`` whatever
+    the ``masking``, the next-round feature (``8 + 6k + 5``) the check against ``M``.
+    Features that can pass 1 (memory, when predictions are too short or admissions are
+    unmasked) are clipped at 1. Empty slots are all zero.
+
+    ``observation="dict"`` gives the same numbers as 1-D boxes: ``"global"`` (8,), one
+    ``(K,)`` array per slot feature (``"occupied"``, ``"prompt"``, ``"prediction"``,
+    ``"waited"``, ``"fits_lookahead"``, ``"fits_next_round"``), ``"running_count"`` (B,)
+    and ``"running_memory"`` (B,). Parameters go in the spec:
     ``observation="flat:bins=6,time_scale=128"``. ``env.unwrapped.feature_names()`` names
     every flat index. New observation types register in
     :data:`mcsf_gym.env.observations.OBSERVATIONS`.
@@ -111,21 +127,33 @@ class KVCacheSchedulingEnv(gym.Env):
     Minus the latency accrued during the step, divided by ``reward_scale``: every request
     that has arrived and not finished accrues the time that passes (a round, an idle wait,
     or the part of a round after a request arrived). An admission step runs no round and
-    gives 0. Over a finished episode the rewards sum to ``-TEL / reward_scale`` (exactly
-    in the ``unit`` time model, up to float rounding in ``linear``).
+    gives 0. Over a finished episode the rewards sum to ``-TEL / reward_scale``: exactly in
+    the ``unit`` time model when ``reward_scale`` is a power of 2 (1 included), up to float
+    rounding otherwise. ``info["latency"]`` holds the step's latency unscaled.
 
     ## Starting State
 
     ``reset`` draws a scenario (requests, ``M``, time model) from the workload with the
     environment's generator (``reset(seed=...)``), applies ``memory`` / ``time_model`` /
-    ``prediction`` overrides, and moves to the first arrival. ``reset(options={"scenario":
-    problem})`` runs a given ``Instance`` or ``Scenario`` for one episode instead.
+    ``prediction`` overrides, and moves to the first arrival. The seed of the engine's
+    eviction randomness (``random:beta=...``) is drawn from the same generator, so a seed
+    fixes the whole episode given the actions. ``reset(options={"scenario": problem})``
+    runs a given ``Instance`` or ``Scenario`` for one episode instead.
 
     ## Episode End
 
     The environment stops only at round boundaries where some request waits: rounds in
     which nobody waits run inside the step that led to them. The episode *terminates* when
-    every request has finished, and is *truncated* after ``max_steps`` steps. The last
+    every request has finished, and is *truncated* after ``env.unwrapped.step_limit``
+    steps. With ``max_steps="auto"`` (default) that is ``10 (n + sum(output)) + 100`` for
+    an instance of ``n`` requests (set at ``reset``, from the true lengths; the agent does
+    not observe it): serving the requests one at a time takes ``n + sum(output)``
+    steps, and the rule agents need at most about 4 times that even with poor predictions.
+    It matters for policies that keep overflowing the memory: with ``masking="none"`` or
+    ``"next-round"`` and ``clear-all`` eviction, a random policy evicts everything again and
+    again and would not finish for a very long time (hundreds of thousands of steps on the
+    default workload); the limit cuts such episodes off after about 10,000 steps. An
+    integer sets a fixed limit, ``None`` none. The last
     ``info`` of a terminated episode holds ``"result"`` (the
     :class:`~mcsf_gym.core.result.SimulationResult`) and ``"metrics"`` (its metrics dict).
     Every ``info`` holds ``"latency"`` (accrued in the step), ``"rounds"`` (run in the
@@ -163,7 +191,8 @@ class KVCacheSchedulingEnv(gym.Env):
     | `action`       | `"admit"`        | ``"admit"`` or ``"priority"`` (set by the id)        |
     | `observation`  | `"flat"`         | ``"flat"`` or ``"dict"`` (optionally with parameters |
     |                |                  | ``bins`` and ``time_scale``)                         |
-    | `max_steps`    | `100000`         | truncate after this many steps (``None``: never)     |
+    | `max_steps`    | `"auto"`         | truncate after this many steps: ``"auto"`` (see      |
+    |                |                  | Episode End), an integer, or ``None`` (never)        |
     | `reward_scale` | `1.0`            | rewards are ``-latency / reward_scale``              |
     | `render_mode`  | `None`           | ``"ansi"`` (text) or ``"rgb_array"`` (a chart of     |
     |                |                  | memory use and queue length over the episode)        |
@@ -172,7 +201,8 @@ class KVCacheSchedulingEnv(gym.Env):
 
     ## Version History
 
-    * v0: initial version.
+    * v0: initial version (``Box`` observations of ``8 + 6 K + 2 B`` features, admit and
+      priority modes, look-ahead masks).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": list(RENDER_MODES), "render_fps": 4}
@@ -191,7 +221,7 @@ class KVCacheSchedulingEnv(gym.Env):
         alpha: float = 0.0,
         action: str = "admit",
         observation: str = "flat",
-        max_steps: int | None = 100_000,
+        max_steps: int | str | None = "auto",
         reward_scale: float = 1.0,
         render_mode: str | None = None,
     ) -> None:
@@ -219,17 +249,17 @@ class KVCacheSchedulingEnv(gym.Env):
             time_model=time_model,
             prediction=prediction,
         )
-        self.action_type: ActionType = ACTIONS.make(action, window=config.window)
-        self.observation_type: ObservationType = OBSERVATIONS.make(
-            observation, window=config.window
-        )
+        self.action_type: ActionType = config.make_action_type()
+        self.observation_type: ObservationType = config.make_observation_type()
         self.action_space = self.action_type.space()
         self.observation_space = self.observation_type.space()
         self.engine: Engine | None = None
         self.boundary: Boundary | None = None
-        self._history: list[tuple[float, int, int, int]] | None = None
+        self._history: list[Snapshot] | None = None
         self._steps = 0
         self._invalid = 0
+        #: The step count at which the current episode is truncated (``None``: never).
+        self.step_limit: int | None = None
 
     # ----------------------------------------------------------------- gym API
     def reset(
@@ -254,17 +284,11 @@ class KVCacheSchedulingEnv(gym.Env):
             seed=int(rng.integers(2**31)),
         )
         self.engine = Engine(instance, config)
-        self._history = [] if self.render_mode == "rgb_array" else None
-        self.boundary = Boundary(
-            self.engine,
-            self.config.window,
-            self.config.order,
-            self.config.masking,
-            self.config.alpha,
-            history=self._history,
-        )
+        self._history = [snapshot(self.engine.view)] if self.render_mode == "rgb_array" else None
+        self.boundary = self.config.make_boundary(self.engine.view)
         self._steps = 0
         self._invalid = 0
+        self.step_limit = self.config.step_limit(instance)
         info = {
             "latency": 0.0,
             "rounds": 0,
@@ -282,26 +306,31 @@ class KVCacheSchedulingEnv(gym.Env):
             ValueError: for an action of the wrong kind (a non-integer, a wrong shape).
         """
         boundary = self.boundary
-        if boundary is None or boundary.done:
+        engine = self.engine
+        if boundary is None or engine is None or engine.done:
             raise RuntimeError("call reset() before step(): no episode is running")
-        outcome = self.action_type.apply(action, boundary)
+        decision = self.action_type.apply(action, boundary)
+        latency, rounds = 0.0, 0
+        if decision.advance:
+            latency, rounds = run_to_decision(engine, boundary.pending, self._history)
+            boundary.open()
         self._steps += 1
-        self._invalid += outcome.invalid
-        terminated = boundary.done
-        max_steps = self.config.max_steps
-        truncated = not terminated and max_steps is not None and self._steps >= max_steps
+        self._invalid += decision.invalid
+        terminated = engine.done
+        limit = self.step_limit
+        truncated = not terminated and limit is not None and self._steps >= limit
         info: dict[str, Any] = {
-            "latency": outcome.latency,
-            "rounds": outcome.rounds,
-            "invalid_action": outcome.invalid,
+            "latency": latency,
+            "rounds": rounds,
+            "invalid_action": decision.invalid,
             "invalid_actions": self._invalid,
             "time": boundary.view.time,
         }
         if terminated:
-            result = boundary.engine.result()
+            result = engine.result()
             info["result"] = result
             info["metrics"] = result.metrics
-        reward = -outcome.latency / self.config.reward_scale
+        reward = -latency / self.config.reward_scale
         return self.observation_type.observe(boundary), reward, terminated, truncated, info
 
     def render(self) -> str | NDArray[np.uint8] | None:

@@ -6,8 +6,8 @@ Both encode the same features, every one in ``[0, 1]`` (``K`` window slots, ``B`
 global (8)            memory in use / M; memory of the coming round (running + pending) / M;
                       predicted peak memory (running + pending, look-ahead) / M; waiting (not
                       pending) ``w / (w + K)``; pending ``p / (p + K)``; running ``r / (r + K)``;
-                      time since the first arrival ``x / (x + time_scale)``; last round
-                      duration ``x / (x + 1)`` (``x`` in base rounds, see below)
+                      time since the first arrival ``x / (x + time_scale)``; duration of the
+                      latest round or idle wait ``x / (x + 1)`` (``x`` in base rounds, below)
 window (K x 6)        per slot: occupied; ``log(1 + s) / log(1 + M)`` (prompt);
                       ``log(1 + õ) / log(1 + M)`` (predicted length, clipped to ``M - s``);
                       waited ``x / (x + time_scale)``; the look-ahead check holds with it;

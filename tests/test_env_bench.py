@@ -1,0 +1,43 @@
+"""The environment benchmark script runs on a tiny budget and reports what it promises."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_env.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("bench_env", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "env_id", ["mcsf_gym/KVCacheScheduling-v0", "mcsf_gym/KVCacheSchedulingPriority-v0"]
+)
+def test_bench_env_reports_rates_and_the_cartpole_ratio(env_id, tmp_path, capsys):
+    bench = load_script()
+    out = tmp_path / "bench.json"
+    argv = ["--id", env_id, "--workload", "paper-model2:n=10", "--steps", "300", "--repeats", "1"]
+    assert bench.main([*argv, "--json", "--out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads(out.read_text())
+    assert printed["env_steps_per_s"] > 0 and printed["cartpole_steps_per_s"] > 0
+    assert printed["ratio_to_cartpole"] == pytest.approx(
+        printed["env_steps_per_s"] / printed["cartpole_steps_per_s"]
+    )
+    assert printed["env_episodes"] >= 1  # episodes end and are reset inside the timed loop
+
+
+def test_bench_env_help_and_bad_arguments(capsys):
+    bench = load_script()
+    with pytest.raises(SystemExit) as done:
+        bench.main(["--help"])
+    assert done.value.code == 0 and "CartPole-v1" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as done:
+        bench.main(["--steps", "0"])
+    assert done.value.code == 2 and "--steps must be >= 1" in capsys.readouterr().err
