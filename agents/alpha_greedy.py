@@ -16,10 +16,16 @@ class AlphaGreedy(Agent):
     running requests' KV cache now (``view.memory_in_use``: ``s_j`` + tokens produced) plus,
     for every request admitted so far at this boundary and the candidate itself, the ``s_i +
     1`` tokens it holds after its first round; stop at the first request that does not fit.
-    The margin ``alpha M`` is all that absorbs the running requests' growth: when a round would
-    overflow ``M`` the engine evicts every running request (``clear-all``); they restart from
-    scratch and keep their arrival times, so they lead the queue again. If nothing runs and
-    even the first request exceeds the threshold, it is admitted alone (it fits in ``M``).
+    The admissions are also capped so that the coming round itself fits in ``M``
+    (``view.memory_next_round`` plus their ``s_i + 1``). This binds only when ``alpha M`` is
+    below the number of running requests (never at ``M = 16492`` with ``alpha >= 0.05`` and a
+    few hundred running); without it the engine would evict the running requests to make
+    room for the new ones, which can be displaced in turn, for ever, with the worker never
+    empty. The margin ``alpha M`` is all that absorbs the running requests' growth: when a
+    round would overflow ``M`` the engine evicts every running request (``clear-all``); they
+    restart from scratch and keep their arrival times, so they lead the queue again. If
+    nothing runs and even the first request exceeds the threshold, it is admitted alone (it
+    fits in ``M``).
 
     Livelock: under ``clear-all`` an overflow restarts every running request, which keep
     their arrival times and lead the queue again. If the worker is empty twice with no
@@ -66,7 +72,10 @@ class AlphaGreedy(Agent):
     def schedule(self, view: StateView) -> list[int]:
         """Admit waiting requests in arrival order while current use stays within the threshold."""
         waiting = view.waiting
-        budget = (1.0 - self.alpha) * view.memory - view.memory_in_use
+        budget = min(
+            (1.0 - self.alpha) * view.memory - view.memory_in_use,
+            view.memory - view.memory_next_round,
+        )
         admitted = admit_within(view, waiting, budget)
         if not self.detect_livelock:
             return admitted

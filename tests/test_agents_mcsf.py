@@ -113,6 +113,53 @@ def test_agent_survives_reuse_across_episodes_without_reset() -> None:
         np.testing.assert_array_equal(engine.result().start, expected.start)
 
 
+def test_linear_time_check_counts_rounds_not_seconds() -> None:
+    # The worked example (M=7) under the linear time model: the same admissions as in unit
+    # time, since t and t' count rounds. Round 1: B, b=1, P=2: 44.6 + 0.52 + 0.756 = 45.876 ms.
+    # Round 2: B decodes (C=1), A admitted (P=2), b=2: 44.6 + 1.04 + 0.0027 + 0.756 = 46.3987
+    # ms, ends at 92.2747 ms: B completes. Rounds 3, 4: A (C=1, 2): 45.1227, 45.1254 ms,
+    # A completes at 182.5228 ms. TEL = 92.2747 + 182.5228 = 274.7975 ms.
+    inst = Instance(arrival=[0.0, 0.0], prompt=[2, 2], output=[3, 2])
+    for spec in ("mcsf", "mcsf-reference"):
+        result = run(inst, spec, memory=7, time_model="linear")
+        assert result.start.tolist() == pytest.approx([0.045876, 0.0], abs=1e-12)
+        assert result.finish.tolist() == pytest.approx([0.1825228, 0.0922747], abs=1e-12)
+        assert result.total_latency == pytest.approx(0.2747975, abs=1e-12)
+        assert result.metrics["peak_memory"] == 7
+
+
+def test_mc_benchmark_blocks_behind_the_head_of_the_queue() -> None:
+    # M=10. A(s=1, o=6, a=0) runs alone; B(s=6, o=3) and C(s=1, o=1) arrive at 1.
+    # MC-Benchmark at b1, FCFS: B: T2 = A 3 + B 7 = 10, T3 = A 4 + B 8 = 12 > 10: stop; C is
+    # never tried. B fits only once A is done (b6: 7, 8, 9), and C with it (T7 = 7 + 2).
+    # TEL = 6 + (9 - 1) + (7 - 1) = 20.
+    inst = Instance(arrival=[0, 1, 1], prompt=[1, 6, 1], output=[6, 3, 1])
+    bench = run(inst, "mc-benchmark", memory=10)
+    np.testing.assert_array_equal(bench.start, [0, 6, 6])
+    np.testing.assert_array_equal(bench.finish, [6, 9, 7])
+    assert bench.total_latency == 20.0
+    # MC-SF at b1, shortest first: C (T2 = 3 + 2 = 5) admitted; B with A and C: T2 = 12 > 10:
+    # stop. B waits for A as before. TEL = 6 + 8 + 1 = 15.
+    for spec in ("mcsf", "mcsf-reference"):
+        result = run(inst, spec, memory=10)
+        np.testing.assert_array_equal(result.start, [0, 6, 1])
+        np.testing.assert_array_equal(result.finish, [6, 9, 2])
+        assert result.total_latency == 15.0
+
+
+def test_overestimates_are_safe_but_conservative() -> None:
+    # Worked example with M=9 and predictions A 3 (exact), B 4 (true 2). Order A, B.
+    # b0: A: 3, 4, 5. B with A: T1 6, T2 8, T3 5 + 5 = 10 > 9: stop (exactly, B would end at
+    # 2 and both would fit: 6, 8, 5). b1: B: T2 = A 4 + B 3 = 7, T3 = 5 + 4 = 9, T4, T5 = B 5, 6:
+    # admitted; B really completes at 1 + 2 = 3. TEL = 3 + 3 = 6 (exact predictions: 5).
+    inst = Instance(arrival=[0, 0], prompt=[2, 2], output=[3, 2], prediction=[3, 4])
+    result = run(inst, "mcsf", memory=9)
+    np.testing.assert_array_equal(result.start, [0, 1])
+    np.testing.assert_array_equal(result.finish, [3, 3])
+    assert result.total_latency == 6.0
+    assert run(inst.with_predictions(None), "mcsf", memory=9).total_latency == 5.0
+
+
 # ----------------------------------------------------------------- random instances
 @st.composite
 def instances(draw, time_model: str, max_n: int = 24) -> tuple[Instance, int]:
@@ -168,13 +215,46 @@ def test_exact_predictions_never_overflow_nor_evict(
     assert np.isfinite(result.finish).all()
 
 
+@pytest.mark.parametrize("time_model", ["unit", "linear"])
+@pytest.mark.parametrize("spec", ["mcsf", "mc-benchmark"])
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_overestimating_predictions_never_overflow(
+    time_model: str, spec: str, data: st.DataObject
+) -> None:
+    # upper(2): o <= õ <= 2 o. The predicted profile dominates the true one, so the check that
+    # holds for the predictions holds for the true lengths: no eviction, never above M.
+    inst, memory = data.draw(instances(time_model))
+    inst = apply_predictions(
+        inst, "upper:alpha=2", np.random.default_rng(data.draw(st.integers(0, 99)))
+    )
+    result = run_agent(inst, spec, memory=memory, time_model=time_model)
+    assert result.metrics["evictions"] == 0
+    assert result.metrics["peak_memory"] <= memory
+
+
+@pytest.mark.parametrize("time_model", ["unit", "linear"])
+@pytest.mark.parametrize("prediction", ["exact", "noisy:eps=0.5", "interval:eps=0.5"])
+def test_fast_mcsf_equals_reference_on_lmsys_like_traffic(time_model: str, prediction: str) -> None:
+    from mcsf_gym.workloads import make_workload
+
+    scenario = make_workload(f"lmsys:rate=20,n=300,memory=3000,prediction={prediction}").sample(
+        np.random.default_rng(5)
+    )
+    inst = scenario.instance
+    if time_model == "unit":
+        inst = Instance(np.floor(inst.arrival * 10), inst.prompt, inst.output, inst.prediction)
+    fast = run_agent(inst, "mcsf", memory=3000, time_model=time_model, seed=5)
+    naive = run_agent(inst, "mcsf-reference", memory=3000, time_model=time_model, seed=5)
+    assert fast.metrics["peak_memory"] >= 0.9 * 3000  # memory is contended
+    _same_schedule(fast, naive)
+
+
 def test_mc_benchmark_is_fcfs_under_the_same_check() -> None:
     # MC-Benchmark never admits a request while an earlier arrival waits.
     rng = np.random.default_rng(3)
     n = 60
-    inst = Instance(
-        np.sort(rng.integers(0, 30, n)), rng.integers(1, 6, n), rng.integers(1, 20, n)
-    )
+    inst = Instance(np.sort(rng.integers(0, 30, n)), rng.integers(1, 6, n), rng.integers(1, 20, n))
     result = run(inst, "mc-benchmark", memory=60)
     assert (np.diff(result.start) >= 0).all()
 

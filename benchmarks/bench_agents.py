@@ -1,0 +1,178 @@
+"""MC-SF's decision time: the fast agent against the straightforward rule, in the same run.
+
+Both schedulers run on the same instance, the paper's real-trace setting by default: 10,000
+LMSYS-like requests (``make_workload("lmsys:...")``), Poisson arrivals at 50 per second, the
+``linear`` time model, ``M = 16492``, exact predictions, ``clear-all`` eviction. Every call of
+``schedule`` (one per round boundary at which some request waits) is timed with
+``time.perf_counter_ns``; the report gives the mean and the 99th percentile per decision in
+microseconds, the number of decisions, and the total wall time of each simulation (engine
+included). ``mcsf`` keeps its sorted queue between rounds and uses the engine's incremental
+memory profile; ``mcsf-reference`` re-sorts the queue and recomputes the check from scratch
+(``agents/mcsf_reference.py``). The two must produce the same schedule, which is checked.
+
+``--n-reference`` runs the reference (and a second MC-SF run, for the speed-up) on the first
+requests of the instance only, for machines where the full reference run is too slow.
+
+Usage::
+
+    python benchmarks/bench_agents.py --out results/bench_agents.json
+    python benchmarks/bench_agents.py --n 2000 --rate 10
+    python benchmarks/bench_agents.py --n-reference 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents import make_agent
+from mcsf_gym.core.config import SimConfig
+from mcsf_gym.core.instance import Instance
+from mcsf_gym.core.result import SimulationResult
+from mcsf_gym.core.simulate import simulate
+from mcsf_gym.core.view import StateView
+from mcsf_gym.workloads import make_workload
+
+
+class TimedScheduler:
+    """Wraps a scheduler and records the wall time of every ``schedule`` call, in ns."""
+
+    def __init__(self, scheduler: Any) -> None:
+        self.scheduler = scheduler
+        self.durations_ns: list[int] = []
+
+    def reset(self, rng: np.random.Generator) -> None:
+        """Reset the wrapped scheduler and forget earlier timings."""
+        self.durations_ns = []
+        self.scheduler.reset(rng)
+
+    def schedule(self, view: StateView) -> Sequence[int]:
+        """The wrapped scheduler's decision, timed."""
+        begin = time.perf_counter_ns()
+        admitted = self.scheduler.schedule(view)
+        self.durations_ns.append(time.perf_counter_ns() - begin)
+        return admitted
+
+
+def time_agent(spec: str, instance: Instance, config: SimConfig) -> tuple[dict[str, Any], Any]:
+    """Simulate ``spec`` on ``instance``; decision-time statistics and the result."""
+    timed = TimedScheduler(make_agent(spec))
+    begin = time.perf_counter()
+    result = simulate(instance, timed, config)
+    wall = time.perf_counter() - begin
+    micro = np.array(timed.durations_ns, dtype=np.float64) / 1000.0
+    stats = {
+        "agent": spec,
+        "n": instance.n,
+        "decisions": int(micro.size),
+        "rounds": int(result.metrics["rounds"]),
+        "decision_us_mean": float(micro.mean()),
+        "decision_us_p50": float(np.percentile(micro, 50)),
+        "decision_us_p99": float(np.percentile(micro, 99)),
+        "decision_us_max": float(micro.max()),
+        "decision_s_total": float(micro.sum() / 1e6),
+        "wall_s": wall,
+        "mean_latency_s": result.mean_latency,
+    }
+    return stats, result
+
+
+def same_schedule(first: SimulationResult, second: SimulationResult) -> bool:
+    """Whether two results admitted and finished every request at the same times."""
+    return bool(
+        np.array_equal(first.start, second.start) and np.array_equal(first.finish, second.finish)
+    )
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--n", type=int, default=10_000, help="requests")
+    parser.add_argument("--rate", type=float, default=50.0, help="Poisson arrivals per second")
+    parser.add_argument("--memory", type=int, default=16492, help="KV-cache capacity M (tokens)")
+    parser.add_argument("--prediction", default="exact", help="prediction model spec")
+    parser.add_argument("--seed", type=int, default=0, help="workload seed")
+    parser.add_argument(
+        "--n-reference",
+        type=int,
+        default=None,
+        help="run mcsf-reference on the first N requests only (default: all)",
+    )
+    parser.add_argument("--out", type=Path, help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
+    if args.n < 1 or args.rate <= 0:
+        parser.error("--n must be >= 1 and --rate > 0")
+    if args.n_reference is not None and not 1 <= args.n_reference <= args.n:
+        parser.error("--n-reference must be between 1 and --n")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Time both agents, print a table, optionally write JSON; return the results."""
+    args = parse_args(argv)
+    workload = (
+        f"lmsys:rate={args.rate},n={args.n},memory={args.memory},prediction={args.prediction}"
+    )
+    instance = make_workload(workload).sample(np.random.default_rng(args.seed)).instance
+    config = SimConfig(
+        memory=args.memory, time_model="linear", eviction="clear-all", seed=args.seed
+    )
+    fast, fast_result = time_agent("mcsf", instance, config)
+    rows = [fast]
+    n_reference = args.n if args.n_reference is None else args.n_reference
+    if n_reference == args.n:
+        fast_same, fast_same_result = fast, fast_result
+        subset = instance
+    else:
+        subset = instance.take(np.arange(n_reference))
+        fast_same, fast_same_result = time_agent("mcsf", subset, config)
+        rows.append(fast_same)
+    naive, naive_result = time_agent("mcsf-reference", subset, config)
+    rows.append(naive)
+    identical = same_schedule(fast_same_result, naive_result)
+    summary = {
+        "benchmark": "agents",
+        "workload": workload,
+        "seed": args.seed,
+        "time_model": "linear",
+        "eviction": "clear-all",
+        "n_reference": n_reference,
+        "runs": rows,
+        "speedup_decision_mean": naive["decision_us_mean"] / fast_same["decision_us_mean"],
+        "speedup_decision_total": naive["decision_s_total"] / fast_same["decision_s_total"],
+        "speedup_wall": naive["wall_s"] / fast_same["wall_s"],
+        "identical_schedules": identical,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
+    header = f"{'agent':<15} {'n':>6} {'decisions':>9} {'mean us':>9} {'p99 us':>9} {'wall s':>8}"
+    print(header)
+    for row in rows:
+        print(
+            f"{row['agent']:<15} {row['n']:>6} {row['decisions']:>9} "
+            f"{row['decision_us_mean']:>9.1f} {row['decision_us_p99']:>9.1f} {row['wall_s']:>8.2f}"
+        )
+    print(
+        f"speed-up on {n_reference} requests: {summary['speedup_decision_mean']:.1f}x per "
+        f"decision (mean), {summary['speedup_wall']:.1f}x wall; identical schedules: {identical}"
+    )
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(summary, indent=2) + "\n")
+    if not identical:
+        raise SystemExit("mcsf and mcsf-reference produced different schedules")
+    return summary
+
+
+if __name__ == "__main__":
+    main()
