@@ -8,43 +8,55 @@ from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 
-from training.evaluate import score_against_mcsf, summarize_scores
+from agents.learned import ModelPolicy, normalizer_path_for
+from training.evaluate import HeldOutScenarios, summarize_scores
 
-BEST_MODEL = "best_model"
-BEST_NORMALIZER = "best_vecnormalize.pkl"
+BEST_MODEL = "best_model.zip"
+EVAL_LOG = "eval.jsonl"
 
 
 class EvalAgainstMCSF(BaseCallback):
     """Every ``eval_freq`` environment steps, play the held-out seeds and compare with MC-SF.
 
     Logs ``eval/ratio_to_mcsf`` (the model's mean latency over MC-SF's, on the same
-    scenarios), ``eval/mean_latency`` and ``eval/mcsf_mean_latency`` to TensorBoard, and saves
-    the model (and its VecNormalize statistics) whenever the ratio improves.
+    scenarios), ``eval/mean_ratio_to_mcsf`` (the mean of the per-scenario ratios),
+    ``eval/mean_latency`` and ``eval/mcsf_mean_latency`` to TensorBoard, appends
+    them to ``eval.jsonl``, and saves ``best_model.zip`` (with its VecNormalize statistics)
+    whenever the ratio improves. The model acts exactly as the shipped agent will
+    (:class:`agents.learned.ModelPolicy` inside a ``PolicyScheduler``). A resumed run starts
+    from the best ratio recorded in ``eval.jsonl``.
 
     Args:
-        env_id: the environment id of the run.
-        env_kwargs: its ``gymnasium.make`` arguments.
-        seeds: held-out scenario seeds.
-        eval_freq: environment steps between evaluations (counted over all parallel envs).
-        out: the run folder (``best_model.zip`` and ``eval.jsonl`` go there).
+        scenarios: the held-out scenarios.
+        eval_freq: environment steps between evaluations (counted over all environments).
+        out: the run folder.
+        masked: the model takes action masks (MaskablePPO).
+        advance_rule: the advance rule the run trains with.
     """
 
     def __init__(
         self,
-        env_id: str,
-        env_kwargs: dict[str, Any],
-        seeds: tuple[int, ...],
+        scenarios: HeldOutScenarios,
         eval_freq: int,
         out: Path,
+        masked: bool,
+        advance_rule: str,
     ) -> None:
         super().__init__()
-        self.env_id = env_id
-        self.env_kwargs = env_kwargs
-        self.seeds = seeds
+        self.scenarios = scenarios
         self.eval_freq = eval_freq
         self.out = Path(out)
+        self.masked = masked
+        self.advance_rule = advance_rule
         self.best_ratio = float("inf")
-        self._next = eval_freq
+        log = self.out / EVAL_LOG
+        if log.is_file():
+            ratios = [json.loads(line)["ratio_to_mcsf"] for line in log.read_text().splitlines()]
+            self.best_ratio = min(ratios, default=self.best_ratio)
+        self._next = 0
+
+    def _on_training_start(self) -> None:
+        self._next = self.num_timesteps + self.eval_freq
 
     def _on_step(self) -> bool:
         if self.num_timesteps >= self._next:
@@ -55,18 +67,45 @@ class EvalAgainstMCSF(BaseCallback):
     def evaluate(self) -> dict[str, float]:
         """Score the current model now; log it; save it if it is the best so far."""
         normalizer = self.model.get_vec_normalize_env()
-        scores = score_against_mcsf(
-            self.model, self.env_id, self.env_kwargs, self.seeds, normalizer=normalizer
-        )
-        summary = summarize_scores(scores)
-        self.logger.record("eval/ratio_to_mcsf", summary["ratio_to_mcsf"])
-        self.logger.record("eval/mean_latency", summary["model_mean_latency"])
-        self.logger.record("eval/mcsf_mean_latency", summary["mcsf_mean_latency"])
-        with (self.out / "eval.jsonl").open("a") as handle:
+        policy = ModelPolicy(self.model, normalizer, self.masked, self.advance_rule)
+        summary = summarize_scores(self.scenarios.score(policy))
+        for key, name in (
+            ("ratio_to_mcsf", "ratio_to_mcsf"),
+            ("model_mean_latency", "mean_latency"),
+            ("mcsf_mean_latency", "mcsf_mean_latency"),
+            ("mean_ratio", "mean_ratio_to_mcsf"),
+        ):
+            self.logger.record(f"eval/{name}", summary[key])
+        self.logger.dump(self.num_timesteps)
+        with (self.out / EVAL_LOG).open("a") as handle:
             handle.write(json.dumps({"timesteps": self.num_timesteps, **summary}) + "\n")
         if summary["ratio_to_mcsf"] < self.best_ratio:
             self.best_ratio = summary["ratio_to_mcsf"]
-            self.model.save(self.out / BEST_MODEL)
+            path = self.out / BEST_MODEL
+            self.model.save(path)
             if normalizer is not None:
-                normalizer.save(str(self.out / BEST_NORMALIZER))
+                normalizer.save(str(normalizer_path_for(path)))
         return summary
+
+
+def make_callbacks(config: Any, out: Path) -> list[Any]:
+    """The checkpoint and evaluation callbacks a run's configuration asks for."""
+    from stable_baselines3.common.callbacks import CheckpointCallback
+
+    callbacks: list[Any] = []
+    if config.checkpoint_freq:
+        callbacks.append(
+            CheckpointCallback(
+                save_freq=max(1, config.checkpoint_freq // config.n_envs),
+                save_path=str(out / "checkpoints"),
+                name_prefix="model",
+                save_vecnormalize=True,
+            )
+        )
+    if config.eval_freq:
+        scenarios = HeldOutScenarios(config.env_id, config.env_kwargs, config.eval_seeds)
+        masked = config.algo == "maskable-ppo"
+        callbacks.append(
+            EvalAgainstMCSF(scenarios, config.eval_freq, out, masked, config.advance_rule)
+        )
+    return callbacks

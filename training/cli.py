@@ -1,4 +1,4 @@
-"""``mcsf-train``: train a scheduling policy from a TOML config, with overrides."""
+"""``mcsf-train`` / ``python -m training``: train a scheduling policy from a TOML config."""
 
 from __future__ import annotations
 
@@ -10,36 +10,82 @@ from pathlib import Path
 CONFIG_DIR = Path(__file__).parent / "configs"
 
 
+def shipped_configs() -> list[str]:
+    """Names of the configs in ``training/configs/``."""
+    return sorted(path.stem for path in CONFIG_DIR.glob("*.toml"))
+
+
+def config_keys_help() -> str:
+    """The TOML keys and their meaning, from :class:`training.config.TrainConfig`'s docstring."""
+    import inspect
+
+    from training.config import TrainConfig
+
+    doc = inspect.getdoc(TrainConfig) or ""
+    keys = doc.partition("Args:")[2].rstrip()
+    return "config keys (TOML top level; [env_kwargs] and [algo_kwargs] are tables):" + keys
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The ``mcsf-train`` argument parser."""
-    shipped = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.toml")))
+    """The ``mcsf-train`` argument parser (``--help`` also lists every config key)."""
     parser = argparse.ArgumentParser(
         prog="mcsf-train",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=config_keys_help(),
         description=(
-            "Train a scheduling policy on an mcsf-gym environment with stable-baselines3 "
-            "(MaskablePPO for the admit mode, PPO for the priority mode). Writes the model, "
-            "checkpoints, TensorBoard logs (tensorboard --logdir OUT/tb), the VecNormalize "
-            "statistics, config.json and eval.jsonl (ratio to MC-SF on held-out seeds) to OUT."
+            "Train a scheduling policy on an mcsf-gym environment with stable-baselines3\n"
+            "(MaskablePPO for the admit mode, PPO for the priority mode) from a TOML config\n"
+            "(its keys are listed below; the options override them).\n\n"
+            "OUT receives model.zip, vecnormalize.pkl and config.json (use them as an agent:\n"
+            "agents.make_agent('maskable-ppo:OUT')), best_model.zip (best ratio to MC-SF on\n"
+            "the held-out eval_seeds; 'maskable-ppo:OUT/best_model.zip'), eval.jsonl,\n"
+            "checkpoints/ and TensorBoard logs (tensorboard --logdir OUT/tb)."
         ),
     )
     parser.add_argument(
         "--config",
         default="smoke",
-        help=f"a TOML file, or the name of a shipped config ({shipped}) (default: %(default)s)",
+        help=f"a TOML file, or the name of a shipped config ({', '.join(shipped_configs())}) "
+        "(default: %(default)s)",
     )
-    parser.add_argument("--out", default=None, help="output folder (overrides the config's)")
+    parser.add_argument("--out", default=None, help="output folder (overrides 'out')")
     parser.add_argument(
-        "--total-timesteps", type=int, default=None, help="training budget in environment steps"
+        "--total-timesteps",
+        type=int,
+        default=None,
+        help="training budget in environment steps, over all environments; with --resume, "
+        "the steps to add",
     )
     parser.add_argument("--n-envs", type=int, default=None, help="parallel environments")
+    parser.add_argument(
+        "--vec-env",
+        choices=("subproc", "dummy"),
+        default=None,
+        help="'subproc' (one process per environment) or 'dummy' (in-process; best for "
+        "small environments on few cores)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed of the model and envs")
     parser.add_argument(
-        "--eval-freq", type=int, default=None, help="steps between evaluations (0: never)"
+        "--eval-freq",
+        type=int,
+        default=None,
+        help="environment steps between evaluations against MC-SF (0: never)",
     )
     parser.add_argument(
-        "--vec-env", choices=("subproc", "dummy"), default=None, help="vectorisation"
+        "--checkpoint-freq",
+        type=int,
+        default=None,
+        help="environment steps between checkpoints (0: never)",
     )
-    parser.add_argument("--resume", default=None, help="a checkpoint .zip to continue from")
+    parser.add_argument("--device", default=None, help="torch device (cpu, cuda, auto)")
+    parser.add_argument(
+        "--resume",
+        default=None,
+        metavar="ZIP",
+        help="a checkpoint or model .zip to continue training from (its VecNormalize "
+        "statistics beside it are restored; the environments restart their scenario streams "
+        "from the seed, so pass another --seed to draw fresh scenarios)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
@@ -56,8 +102,7 @@ def resolve_config_path(name: str) -> Path:
     shipped = CONFIG_DIR / f"{name}.toml"
     if shipped.is_file():
         return shipped
-    known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.toml")))
-    raise ValueError(f"no config file {name!r}; shipped configs: {known}")
+    raise ValueError(f"no config file {name!r}; shipped configs: {', '.join(shipped_configs())}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,9 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             out=args.out,
             total_timesteps=args.total_timesteps,
             n_envs=args.n_envs,
+            vec_env=args.vec_env,
             seed=args.seed,
             eval_freq=args.eval_freq,
-            vec_env=args.vec_env,
+            checkpoint_freq=args.checkpoint_freq,
+            device=args.device,
             progress_bar=False if args.no_progress else None,
         )
         path = train(config, resume=args.resume)

@@ -7,49 +7,77 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-#: Algorithms and the action mode each one fits.
-ALGORITHMS = {
-    "maskable-ppo": "admit",  # sb3-contrib MaskablePPO: discrete actions with masks
-    "ppo": "any",  # stable-baselines3 PPO: the priority (Box) mode, or admit without masks
-    "a2c": "any",  # stable-baselines3 A2C
+#: Algorithms by name, and the action modes each one can train.
+ALGORITHMS: dict[str, tuple[str, ...]] = {
+    "maskable-ppo": ("admit",),  # sb3-contrib MaskablePPO: discrete actions with masks
+    "ppo": ("admit", "priority"),  # stable-baselines3 PPO (admit: invalid actions = advance)
+    "a2c": ("admit", "priority"),  # stable-baselines3 A2C
+}
+#: Environment ids and the action mode each one fixes.
+ENV_MODES = {
+    "mcsf_gym/KVCacheScheduling-v0": "admit",
+    "mcsf_gym/KVCacheSchedulingPriority-v0": "priority",
 }
 VEC_ENVS = ("subproc", "dummy")
+#: When the policy may close admission (kept equal to ``agents.learned.ADVANCE_RULES``).
+ADVANCE_RULES = ("free", "idle", "greedy")
+
+
+def _fail(name: str, value: Any, expected: str) -> None:
+    raise ValueError(f"{name} must be {expected}, got {value!r}")
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        _fail(name, value, f"an integer >= {minimum}")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything a training run depends on.
+    """Everything a training run depends on (the TOML file's top-level keys).
 
     Args:
         algo: ``"maskable-ppo"`` (admit mode, with action masks), ``"ppo"`` or ``"a2c"``.
-        env_id: a registered environment id.
-        env_kwargs: keyword arguments of ``gymnasium.make`` (workload, memory, window, ...).
-        n_envs: parallel environments.
+        env_id: ``"mcsf_gym/KVCacheScheduling-v0"`` (admit) or
+            ``"mcsf_gym/KVCacheSchedulingPriority-v0"`` (priority).
+        env_kwargs: keyword arguments of ``gymnasium.make`` (``workload``, ``window``,
+            ``masking``, ``observation``, ``eviction``, ...); saved with the model, so the
+            agent adapter rebuilds the same observations. ``workload`` may list several
+            specs: each episode then draws from one of them, chosen uniformly.
+        n_envs: parallel training environments.
         vec_env: ``"subproc"`` (one process per environment) or ``"dummy"`` (in-process).
-        total_timesteps: training budget in environment steps.
-        seed: seed of the model and of the training environments.
+        total_timesteps: training budget in environment steps (over all environments).
+        seed: seed of the model and of the training environments (environment ``i`` is
+            seeded ``seed + i``; its later episodes continue that stream).
         out: output folder (model, checkpoints, TensorBoard logs, config).
+        advance_rule: when the policy may close admission
+            (:func:`agents.learned.restrict_advance`): ``"free"`` (the environment's mask),
+            ``"idle"`` (not while the worker idles and a request could be admitted) or
+            ``"greedy"`` (not while any shown request could be admitted: the policy picks the
+            order). The saved agent applies the same rule.
         normalize_obs: normalise observations with running statistics (VecNormalize).
-        normalize_reward: normalise rewards by a running return scale (VecNormalize).
+        normalize_reward: scale rewards by a running estimate of the return's spread.
         net_arch: hidden layer sizes of the policy and value networks.
         algo_kwargs: further keyword arguments of the algorithm (``learning_rate``,
             ``n_steps``, ``batch_size``, ``gamma``, ``ent_coef``, ...).
         eval_freq: evaluate against MC-SF every this many environment steps (0: never).
-        eval_seeds: held-out scenario seeds of the periodic evaluation (never trained on:
-            training environments draw from ``seed``'s stream).
+        eval_seeds: held-out scenario seeds of the periodic evaluation. Training episodes
+            never use them: they follow the streams of ``seed + i``.
         checkpoint_freq: save a checkpoint every this many environment steps (0: never).
-        device: torch device.
-        progress_bar: show a progress bar.
+        device: torch device (``"cpu"``, ``"cuda"``, ``"auto"``).
+        torch_threads: torch CPU threads (small networks train fastest with 1).
+        progress_bar: show a progress bar (needs ``tqdm`` and ``rich``).
     """
 
     algo: str = "maskable-ppo"
     env_id: str = "mcsf_gym/KVCacheScheduling-v0"
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     n_envs: int = 2
-    vec_env: str = "subproc"
+    vec_env: str = "dummy"
     total_timesteps: int = 200_000
     seed: int = 0
     out: str = "runs/default"
+    advance_rule: str = "idle"
     normalize_obs: bool = True
     normalize_reward: bool = True
     net_arch: tuple[int, ...] = (128, 128)
@@ -58,34 +86,51 @@ class TrainConfig:
     eval_seeds: tuple[int, ...] = tuple(range(10_000, 10_016))
     checkpoint_freq: int = 50_000
     device: str = "cpu"
+    torch_threads: int = 1
     progress_bar: bool = True
 
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:
-            raise ValueError(f"unknown algo {self.algo!r}; known: {', '.join(ALGORITHMS)}")
+            _fail("algo", self.algo, f"one of {', '.join(ALGORITHMS)}")
+        if self.env_id not in ENV_MODES:
+            _fail("env_id", self.env_id, f"one of {', '.join(ENV_MODES)}")
+        mode = self.env_kwargs.get("action", ENV_MODES[self.env_id])
+        if mode not in ALGORITHMS[self.algo]:
+            raise ValueError(
+                f"algo {self.algo!r} cannot train the {mode!r} action mode of {self.env_id}; "
+                f"it handles: {', '.join(ALGORITHMS[self.algo])}"
+            )
+        if self.advance_rule not in ADVANCE_RULES:
+            _fail("advance_rule", self.advance_rule, f"one of {', '.join(ADVANCE_RULES)}")
         if self.vec_env not in VEC_ENVS:
-            raise ValueError(f"vec_env must be one of {VEC_ENVS}, got {self.vec_env!r}")
-        for name in ("n_envs", "total_timesteps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("eval_freq", "checkpoint_freq"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-        if not self.net_arch or any(int(width) < 1 for width in self.net_arch):
-            raise ValueError(f"net_arch must list positive layer sizes, got {self.net_arch!r}")
-        if self.eval_freq and not self.eval_seeds:
-            raise ValueError("eval_seeds must not be empty when eval_freq > 0")
-        object.__setattr__(self, "net_arch", tuple(int(w) for w in self.net_arch))
-        object.__setattr__(self, "eval_seeds", tuple(int(s) for s in self.eval_seeds))
+            _fail("vec_env", self.vec_env, f"one of {', '.join(VEC_ENVS)}")
+        for name in ("n_envs", "total_timesteps", "torch_threads"):
+            _check_int(name, getattr(self, name), 1)
+        for name in ("eval_freq", "checkpoint_freq", "seed"):
+            _check_int(name, getattr(self, name), 0)
+        if not isinstance(self.env_kwargs, dict):
+            _fail("env_kwargs", self.env_kwargs, "a table of gymnasium.make arguments")
+        if not isinstance(self.algo_kwargs, dict):
+            _fail("algo_kwargs", self.algo_kwargs, "a table of algorithm arguments")
+        arch = tuple(self.net_arch)
+        if not arch or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in arch):
+            _fail("net_arch", self.net_arch, "a non-empty list of positive layer sizes")
+        object.__setattr__(self, "net_arch", arch)
+        seeds = tuple(self.eval_seeds)
+        if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
+            _fail("eval_seeds", self.eval_seeds, "a list of integers >= 0")
+        if self.eval_freq and not seeds:
+            _fail("eval_seeds", self.eval_seeds, "non-empty when eval_freq > 0")
+        object.__setattr__(self, "eval_seeds", seeds)
+        if not isinstance(self.out, str) or not self.out:
+            _fail("out", self.out, "a folder path")
 
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
         """Read a TOML file (top-level keys are the fields), then apply ``overrides``.
 
         Raises:
-            ValueError: for a missing file, invalid TOML or an unknown key.
+            ValueError: for a missing file, invalid TOML, an unknown key or a bad value.
         """
         if sys.version_info >= (3, 11):
             import tomllib
@@ -105,21 +150,22 @@ class TrainConfig:
         """Build from plain values (as read from TOML or the saved JSON).
 
         Raises:
-            ValueError: for an unknown key.
+            ValueError: for an unknown key or a bad value.
         """
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"{source}: unknown key(s) {unknown}; known keys: {sorted(known)}")
-        values = dict(data)
-        for name in ("net_arch", "eval_seeds"):
-            if name in values:
-                values[name] = tuple(values[name])
-        return cls(**values)
+        return cls(**data)
 
     def with_overrides(self, **overrides: Any) -> TrainConfig:
         """A copy with the given fields replaced (``None`` values are ignored)."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def action_mode(self) -> str:
+        """``"admit"`` or ``"priority"``: the action mode of the environment."""
+        return str(self.env_kwargs.get("action", ENV_MODES[self.env_id]))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for JSON."""

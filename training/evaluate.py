@@ -1,4 +1,9 @@
-"""Play a trained model and MC-SF on the same held-out scenarios of an environment."""
+"""Play a model and MC-SF on the same held-out scenarios of a training environment.
+
+The model acts through :class:`~mcsf_gym.env.policy.PolicyScheduler`, exactly as the shipped
+agent (``agents.learned``) does, and both schedulers run under ``simulate`` with the engine
+configuration (memory, time model, eviction, seed) of the environment's episode.
+"""
 
 from __future__ import annotations
 
@@ -6,98 +11,90 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
-
-import mcsf_gym  # noqa: F401  (registers the environments)
 
 
 @dataclass(frozen=True)
 class EpisodeScore:
-    """Mean latency of one held-out scenario under the model and under MC-SF."""
+    """Mean latency of one held-out scenario under the model and under MC-SF.
+
+    Attributes:
+        seed: the scenario seed (``env.reset(seed=...)``).
+        model_mean_latency: the model's mean latency.
+        mcsf_mean_latency: MC-SF's mean latency on the same scenario and engine settings.
+    """
 
     seed: int
     model_mean_latency: float
     mcsf_mean_latency: float
 
-    @property
-    def ratio(self) -> float:
-        """Model mean latency over MC-SF's on the same scenario."""
-        return self.model_mean_latency / self.mcsf_mean_latency
 
-
-def play_model(
-    env: gym.Env,
-    model: Any,
-    seed: int,
-    *,
-    normalizer: Any = None,
-    deterministic: bool = True,
-) -> Any:
-    """Run one episode of ``env`` (reset with ``seed``) choosing actions with ``model``.
+class HeldOutScenarios:
+    """The scenarios an environment draws for fixed seeds, with MC-SF's results cached.
 
     Args:
-        env: an environment built like the training ones.
-        model: a stable-baselines3 / sb3-contrib model.
-        seed: the scenario seed.
-        normalizer: the run's VecNormalize (its observation statistics are applied).
-        deterministic: take the most likely action.
-
-    Returns:
-        The episode's :class:`~mcsf_gym.core.result.SimulationResult`.
-
-    Raises:
-        RuntimeError: if the episode was truncated (the step limit was hit).
+        env_id: the environment id of the run.
+        env_kwargs: its ``gymnasium.make`` arguments.
+        seeds: scenario seeds (use seeds the training never resets with).
     """
-    masked = type(model).__name__ == "MaskablePPO"
-    obs, _ = env.reset(seed=seed)
-    terminated = truncated = False
-    info: dict[str, Any] = {}
-    while not (terminated or truncated):
-        if normalizer is not None:
-            obs = normalizer.normalize_obs(obs)
-        if masked:
-            mask = env.unwrapped.action_masks()
-            action, _ = model.predict(obs, deterministic=deterministic, action_masks=mask)
-        else:
-            action, _ = model.predict(obs, deterministic=deterministic)
-        obs, _, terminated, truncated, info = env.step(action)
-    if truncated and not terminated:
-        raise RuntimeError(f"episode with seed {seed} hit the step limit before finishing")
-    return info["result"]
 
+    def __init__(self, env_id: str, env_kwargs: dict[str, Any], seeds: Sequence[int]) -> None:
+        import gymnasium as gym
 
-def score_against_mcsf(
-    model: Any,
-    env_id: str,
-    env_kwargs: dict[str, Any],
-    seeds: Sequence[int],
-    *,
-    normalizer: Any = None,
-) -> list[EpisodeScore]:
-    """Mean latency of the model and of MC-SF on each held-out seed (same scenarios).
+        import mcsf_gym  # noqa: F401  (registers the environments)
+        from training.envs import make_kwargs
 
-    MC-SF runs through ``simulate`` on the episode's instance with the episode's engine
-    configuration (memory, time model, eviction), so the comparison does not depend on the
-    environment's window or masking.
-    """
-    from agents.mcsf import MCSF
-    from mcsf_gym.core.simulate import simulate
+        self.env_id = env_id
+        self.env_kwargs = dict(env_kwargs)
+        env = gym.make(env_id, **make_kwargs(env_kwargs))
+        self.problems = []
+        try:
+            for seed in seeds:
+                env.reset(seed=int(seed))
+                engine = env.unwrapped.engine
+                self.problems.append((int(seed), engine.instance, engine.config))
+        finally:
+            env.close()
+        self._mcsf: list[float] | None = None
 
-    env = gym.make(env_id, **env_kwargs)
-    scores = []
-    try:
-        for seed in seeds:
-            result = play_model(env, model, seed, normalizer=normalizer)
-            reference = simulate(result.instance, MCSF(), env.unwrapped.engine.config)
-            scores.append(EpisodeScore(seed, result.mean_latency, reference.mean_latency))
-    finally:
-        env.close()
-    return scores
+    def mcsf_latencies(self) -> list[float]:
+        """MC-SF's mean latency on each scenario (computed once)."""
+        if self._mcsf is None:
+            from agents.mcsf import MCSF
+            from mcsf_gym.core.simulate import simulate
+
+            self._mcsf = [
+                simulate(instance, MCSF(), config).mean_latency
+                for _, instance, config in self.problems
+            ]
+        return self._mcsf
+
+    def score(self, policy: Any) -> list[EpisodeScore]:
+        """Run ``policy(observation, mask) -> action`` and MC-SF on every scenario."""
+        from mcsf_gym.core.simulate import simulate
+        from mcsf_gym.env.policy import PolicyScheduler
+
+        scheduler = PolicyScheduler(policy, self.env_kwargs, env_id=self.env_id)
+        return [
+            EpisodeScore(seed, simulate(instance, scheduler, config).mean_latency, reference)
+            for (seed, instance, config), reference in zip(
+                self.problems, self.mcsf_latencies(), strict=True
+            )
+        ]
 
 
 def summarize_scores(scores: Sequence[EpisodeScore]) -> dict[str, float]:
-    """Mean latencies and the ratio of their means (model / MC-SF)."""
-    model = float(np.mean([s.model_mean_latency for s in scores]))
-    mcsf = float(np.mean([s.mcsf_mean_latency for s in scores]))
-    return {"model_mean_latency": model, "mcsf_mean_latency": mcsf, "ratio_to_mcsf": model / mcsf}
+    """Mean latencies over the scenarios, their ratio (model / MC-SF), and the mean ratio.
+
+    ``ratio_to_mcsf`` is the ratio of the mean latencies (scenarios with long latencies weigh
+    more); ``mean_ratio`` the mean of the per-scenario ratios (each scenario weighs the same,
+    which suits a mixture of workloads with different latency scales).
+    """
+    model = np.array([s.model_mean_latency for s in scores])
+    mcsf = np.array([s.mcsf_mean_latency for s in scores])
+    return {
+        "model_mean_latency": float(model.mean()),
+        "mcsf_mean_latency": float(mcsf.mean()),
+        "ratio_to_mcsf": float(model.mean() / mcsf.mean()),
+        "mean_ratio": float(np.mean(model / mcsf)),
+    }

@@ -6,75 +6,47 @@ import json
 from pathlib import Path
 from typing import Any
 
-import mcsf_gym
+from agents.learned import CONFIG_FILE, MODEL_FILE, normalizer_path_for
 from training.config import TrainConfig
-from training.envs import VECNORMALIZE_FILE, make_vec_env
-
-FINAL_MODEL = "model"
-CONFIG_FILE = "config.json"
 
 
 def algorithm_class(algo: str) -> Any:
-    """The SB3 class of an algorithm name."""
-    if algo == "maskable-ppo":
-        from sb3_contrib import MaskablePPO
+    """The SB3 class of an algorithm name (imported here: torch loads only when training).
 
-        return MaskablePPO
-    if algo == "ppo":
-        from stable_baselines3 import PPO
+    Raises:
+        ImportError: naming the extra to install, if SB3 or sb3-contrib is missing.
+    """
+    try:
+        if algo == "maskable-ppo":
+            from sb3_contrib import MaskablePPO
 
-        return PPO
-    if algo == "a2c":
-        from stable_baselines3 import A2C
+            return MaskablePPO
+        import stable_baselines3
 
-        return A2C
-    raise ValueError(f"unknown algo {algo!r}")
+        return {"ppo": stable_baselines3.PPO, "a2c": stable_baselines3.A2C}[algo]
+    except ImportError as error:
+        raise ImportError(
+            f"training {algo} needs stable-baselines3 and sb3-contrib: "
+            "pip install 'mcsf-gym[train]'"
+        ) from error
 
 
 def save_run_config(config: TrainConfig, out: Path) -> Path:
-    """Write the resolved configuration beside the model (what the agent adapter reads)."""
+    """Write the resolved configuration as ``config.json`` (what the agent adapter reads)."""
+    import mcsf_gym
+
     path = out / CONFIG_FILE
     document = {"mcsf_gym_version": mcsf_gym.__version__, **config.to_dict()}
     path.write_text(json.dumps(document, indent=2) + "\n")
     return path
 
 
-def train(config: TrainConfig, *, resume: str | Path | None = None) -> Path:
-    """Train per ``config``; return the path of the final model (``<out>/model.zip``).
-
-    The run folder receives ``config.json``, TensorBoard logs (``tb/``), checkpoints
-    (``checkpoints/``), ``best_model.zip`` (by the ratio to MC-SF on the held-out seeds),
-    ``eval.jsonl``, ``model.zip`` and the VecNormalize statistics.
-
-    Args:
-        config: the run's configuration.
-        resume: a checkpoint (``.zip``) to continue from; its VecNormalize statistics are
-            restored if saved beside it (``<checkpoint>_vecnormalize.pkl``).
-    """
-    from agents.learned import normalizer_path_for
-    from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
-
-    from training.callbacks import EvalAgainstMCSF
-    from training.envs import load_normalizer
-
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    save_run_config(config, out)
-    venv = make_vec_env(config)
+def _new_model(config: TrainConfig, venv: Any, out: Path) -> Any:
     cls = algorithm_class(config.algo)
-    if resume is not None:
-        resume = Path(resume)
-        if not resume.is_file():
-            raise ValueError(f"no such checkpoint: {resume}")
-        stats = normalizer_path_for(resume)
-        if stats.is_file():
-            venv = load_normalizer(stats, venv.venv if hasattr(venv, "venv") else venv)
-            venv.training = True
-            venv.norm_reward = config.normalize_reward
-        model = cls.load(resume, env=venv, device=config.device)
-    else:
-        model = cls(
-            "MultiInputPolicy" if config.env_kwargs.get("observation") == "dict" else "MlpPolicy",
+    policy = "MultiInputPolicy" if config.env_kwargs.get("observation") == "dict" else "MlpPolicy"
+    try:
+        return cls(
+            policy,
             venv,
             seed=config.seed,
             device=config.device,
@@ -83,33 +55,61 @@ def train(config: TrainConfig, *, resume: str | Path | None = None) -> Path:
             verbose=0,
             **config.algo_kwargs,
         )
-    callbacks: list[Any] = []
-    if config.checkpoint_freq:
-        callbacks.append(
-            CheckpointCallback(
-                save_freq=max(1, config.checkpoint_freq // config.n_envs),
-                save_path=str(out / "checkpoints"),
-                name_prefix="model",
-                save_vecnormalize=True,
+    except TypeError as error:
+        raise ValueError(f"algo_kwargs {config.algo_kwargs}: {error}") from error
+
+
+def train(config: TrainConfig, *, resume: str | Path | None = None) -> Path:
+    """Train per ``config``; return the path of the final model (``<out>/model.zip``).
+
+    The run folder receives ``config.json``, TensorBoard logs (``tb/``), checkpoints
+    (``checkpoints/``, each with its VecNormalize statistics), ``best_model.zip`` (by the
+    ratio to MC-SF on the held-out seeds), ``eval.jsonl``, ``model.zip`` and
+    ``vecnormalize.pkl``.
+
+    Args:
+        config: the run's configuration.
+        resume: a model or checkpoint ``.zip`` to continue from (its VecNormalize statistics
+            are restored when saved beside it); ``total_timesteps`` more steps are trained.
+
+    Raises:
+        ValueError: for a missing checkpoint or bad settings.
+    """
+    import torch
+
+    from training.callbacks import make_callbacks
+    from training.envs import make_vec_env
+
+    torch.set_num_threads(config.torch_threads)
+    out = Path(config.out)
+    checkpoint = None
+    if resume is not None:
+        checkpoint = Path(resume)
+        if not checkpoint.is_file():
+            raise ValueError(f"no checkpoint to resume from at {str(resume)!r}")
+    out.mkdir(parents=True, exist_ok=True)
+    save_run_config(config, out)
+    stats = normalizer_path_for(checkpoint) if checkpoint is not None else None
+    venv = make_vec_env(config, stats if stats is not None and stats.is_file() else None)
+    try:
+        if checkpoint is None:
+            model = _new_model(config, venv, out)
+        else:
+            model = algorithm_class(config.algo).load(
+                checkpoint, env=venv, device=config.device, tensorboard_log=str(out / "tb")
             )
+        model.learn(
+            total_timesteps=config.total_timesteps,
+            callback=make_callbacks(config, out),
+            progress_bar=config.progress_bar,
+            reset_num_timesteps=checkpoint is None,
+            tb_log_name="run",
         )
-    if config.eval_freq:
-        callbacks.append(
-            EvalAgainstMCSF(
-                config.env_id, config.env_kwargs, config.eval_seeds, config.eval_freq, out
-            )
-        )
-    model.learn(
-        total_timesteps=config.total_timesteps,
-        callback=CallbackList(callbacks),
-        progress_bar=config.progress_bar,
-        reset_num_timesteps=resume is None,
-        tb_log_name="run",
-    )
-    path = out / f"{FINAL_MODEL}.zip"
-    model.save(path)
-    normalizer = model.get_vec_normalize_env()
-    if normalizer is not None:
-        normalizer.save(str(out / VECNORMALIZE_FILE))
-    venv.close()
+        path = out / MODEL_FILE
+        model.save(path)
+        normalizer = model.get_vec_normalize_env()
+        if normalizer is not None:
+            normalizer.save(str(normalizer_path_for(path)))
+    finally:
+        venv.close()
     return path

@@ -1,0 +1,254 @@
+"""Trained stable-baselines3 models as agents: ``"ppo:PATH"`` and ``"maskable-ppo:PATH"``.
+
+A model folder (as written by ``mcsf-train``, or shipped under ``models/``) holds::
+
+    model.zip          the SB3 / sb3-contrib model
+    config.json        the training configuration: env_id, env_kwargs (window, order, masking,
+                       action, observation, eviction, ...), algo
+    vecnormalize.pkl   VecNormalize statistics, if the run normalised observations
+
+``PATH`` is the folder or a ``.zip`` in it (``best_model.zip`` pairs with
+``best_model_vecnormalize.pkl``; SB3 checkpoints ``model_N_steps.zip`` with
+``model_vecnormalize_N_steps.pkl``, and find ``config.json`` one folder up). The agent is a
+:class:`~mcsf_gym.env.policy.PolicyScheduler`: at each round boundary it builds the
+environment's own observation and mask from the state view, normalises the observation with
+the saved statistics and asks the model, so it runs under ``simulate``, ``agents.run_agent``
+and every evaluation tool. Its ``default_eviction`` is the training environment's. Actions
+are the model's most likely ones (deterministic). torch and SB3 load only when a model does.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mcsf_gym.env.observations import GLOBAL_FEATURES
+
+CONFIG_FILE = "config.json"
+MODEL_FILE = "model.zip"
+NORMALIZER_FILE = "vecnormalize.pkl"
+#: How a policy may close admission (see :func:`restrict_advance`).
+ADVANCE_RULES = ("free", "idle", "greedy")
+_PENDING = GLOBAL_FEATURES.index("pending")
+_RUNNING = GLOBAL_FEATURES.index("running")
+_CHECKPOINT = re.compile(r"^(?P<prefix>.+)_(?P<steps>\d+)_steps$")
+
+
+def resolve_model_path(path: str | Path) -> Path:
+    """The model ``.zip`` that ``path`` names (a folder means its ``model.zip``).
+
+    Raises:
+        ValueError: if there is no such file.
+    """
+    candidate = Path(path)
+    if candidate.is_dir():
+        candidate = candidate / MODEL_FILE
+    elif not candidate.is_file() and candidate.suffix != ".zip":
+        candidate = candidate.with_name(candidate.name + ".zip")
+    if not candidate.is_file():
+        raise ValueError(f"no trained model at {str(path)!r} (looked for {candidate})")
+    return candidate
+
+
+def normalizer_path_for(model: str | Path) -> Path:
+    """Where the VecNormalize statistics of a model file live (they may not exist).
+
+    ``model.zip`` -> ``vecnormalize.pkl``; ``NAME_N_steps.zip`` (an SB3 checkpoint) ->
+    ``NAME_vecnormalize_N_steps.pkl``; any other ``NAME.zip`` -> ``NAME_vecnormalize.pkl``.
+    """
+    model = Path(model)
+    stem = model.name.removesuffix(".zip")
+    if stem == "model":
+        return model.with_name(NORMALIZER_FILE)
+    match = _CHECKPOINT.match(stem)
+    if match:
+        return model.with_name(f"{match['prefix']}_vecnormalize_{match['steps']}_steps.pkl")
+    return model.with_name(f"{stem}_vecnormalize.pkl")
+
+
+def read_run_config(model: str | Path) -> dict[str, Any]:
+    """The ``config.json`` of a model: beside it, or one folder up (checkpoints).
+
+    Raises:
+        ValueError: if there is none or it lacks ``env_id`` / ``env_kwargs``.
+    """
+    model = Path(model)
+    for folder in (model.parent, model.parent.parent):
+        path = folder / CONFIG_FILE
+        if path.is_file():
+            try:
+                config = json.loads(path.read_text())
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}: invalid JSON ({error})") from error
+            missing = [key for key in ("env_id", "env_kwargs", "algo") if key not in config]
+            if missing:
+                raise ValueError(f"{path}: missing key(s) {missing}")
+            return config
+    raise ValueError(
+        f"no {CONFIG_FILE} beside {model} (needed to rebuild the observation it was trained on)"
+    )
+
+
+def worker_idle(observation: Any) -> bool:
+    """Whether nothing runs and nothing is chosen for the coming round (raw observation)."""
+    values = observation["global"] if isinstance(observation, dict) else observation
+    return bool(values[_PENDING] == 0 and values[_RUNNING] == 0)
+
+
+def restrict_advance(observation: Any, mask: np.ndarray, rule: str) -> np.ndarray:
+    """Admit mode: the mask without "advance" (the last action) where ``rule`` forbids it.
+
+    Rules (:data:`ADVANCE_RULES`): ``"free"``: never forbidden (the environment's own mask);
+    ``"idle"``: forbidden while the worker idles (nothing runs, nothing chosen) and a slot is
+    allowed: an idle worker gains nothing by waiting, every reference agent admits then, and
+    it keeps a policy from idling for ever; ``"greedy"``: forbidden while any slot is allowed,
+    so the policy only chooses the order of admissions (it admits until nothing else fits,
+    like MC-SF, which walks in a fixed order).
+    """
+    if rule == "free" or not mask[:-1].any() or (rule == "idle" and not worker_idle(observation)):
+        return mask
+    mask = mask.copy()
+    mask[-1] = False
+    return mask
+
+
+def restrict_scores(observation: Any, scores: Any, mask: np.ndarray, rule: str) -> np.ndarray:
+    """Priority mode: scores changed so that ``rule`` holds (see :func:`restrict_advance`).
+
+    ``"idle"``: while the worker idles and every allowed slot scores below 0, the best allowed
+    slot is raised to 0 (admitted). ``"greedy"``: scores are mapped from [-1, 1] onto [0, 1]
+    (same order), so slots are admitted in score order while allowed.
+    """
+    scores = np.asarray(scores, dtype=np.float32)
+    if rule == "greedy":
+        return (np.clip(scores, -1.0, 1.0) + 1.0) / 2.0
+    allowed = np.flatnonzero(mask)
+    if rule != "idle" or not allowed.size or (scores[allowed] >= 0).any():
+        return scores
+    if worker_idle(observation):
+        scores = scores.copy()
+        scores[allowed[np.argmax(scores[allowed])]] = 0.0
+    return scores
+
+
+class ModelPolicy:
+    """``policy(observation, mask) -> action`` from an SB3 model and its normaliser.
+
+    Args:
+        model: a loaded SB3 / sb3-contrib model.
+        normalizer: a VecNormalize whose observation statistics are applied, or ``None``.
+        masked: pass the action mask to ``predict`` (MaskablePPO).
+        advance_rule: the rule the model was trained under (:func:`restrict_advance`).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        normalizer: Any = None,
+        masked: bool = False,
+        advance_rule: str = "free",
+    ) -> None:
+        if advance_rule not in ADVANCE_RULES:
+            raise ValueError(f"advance_rule must be one of {ADVANCE_RULES}, got {advance_rule!r}")
+        self.model = model
+        self.normalizer = normalizer if normalizer is not None and normalizer.norm_obs else None
+        self.masked = masked
+        self.advance_rule = advance_rule
+
+    def __call__(self, observation: Any, mask: np.ndarray) -> Any:
+        """The model's most likely action for ``observation`` (with ``mask`` if masked)."""
+        raw = observation
+        if self.normalizer is not None:
+            observation = self.normalizer.normalize_obs(observation)
+        if not self.masked:
+            action, _ = self.model.predict(observation, deterministic=True)
+            if np.ndim(action) > 0:
+                return restrict_scores(raw, action, mask, self.advance_rule)
+            return int(action)
+        mask = restrict_advance(raw, mask, self.advance_rule)
+        action, _ = self.model.predict(observation, deterministic=True, action_masks=mask)
+        return int(action)
+
+    def __repr__(self) -> str:
+        return f"ModelPolicy({type(self.model).__name__}, advance_rule={self.advance_rule!r})"
+
+
+def _load_normalizer(path: Path) -> Any:
+    """VecNormalize statistics as saved by SB3 (a pickle), frozen; ``None`` if absent."""
+    if not path.is_file():
+        return None
+    with path.open("rb") as handle:
+        normalizer = pickle.load(handle)
+    normalizer.training = False
+    return normalizer
+
+
+def load_learned(path: str | Path, algo: str) -> Any:
+    """A trained model as a scheduler (see the module docstring).
+
+    Args:
+        path: a model folder or ``.zip``.
+        algo: ``"ppo"`` or ``"maskable-ppo"``: the class to load it with.
+
+    Returns:
+        A :class:`~mcsf_gym.env.policy.PolicyScheduler` driving the model.
+
+    Raises:
+        ValueError: one line, for a missing file or config, a model saved by another
+            algorithm, or one whose observation or action space differs from the saved
+            environment settings.
+        ImportError: if stable-baselines3 / sb3-contrib are missing.
+    """
+    from mcsf_gym.env.policy import PolicyScheduler
+
+    model_path = resolve_model_path(path)
+    config = read_run_config(model_path)
+    if config["algo"] != algo:
+        raise ValueError(
+            f"{model_path} was trained with algo {config['algo']!r}: load it as "
+            f"'{config['algo']}:{path}'"
+        )
+    try:
+        if algo == "maskable-ppo":
+            from sb3_contrib import MaskablePPO as Algorithm
+        else:
+            from stable_baselines3 import PPO as Algorithm
+    except ImportError as error:
+        raise ImportError(
+            f"loading a {algo} model needs stable-baselines3 and sb3-contrib: "
+            "pip install 'mcsf-gym[train]'"
+        ) from error
+    try:
+        model = Algorithm.load(model_path, device="cpu")
+    except Exception as error:  # SB3 raises many kinds for a file it cannot read
+        raise ValueError(f"cannot load {model_path} as a {algo} model ({error})") from error
+    scheduler = PolicyScheduler(
+        ModelPolicy(
+            model,
+            _load_normalizer(normalizer_path_for(model_path)),
+            masked=algo == "maskable-ppo",
+            advance_rule=config.get("advance_rule", "free"),
+        ),
+        config["env_kwargs"],
+        env_id=config["env_id"],
+    )
+    try:
+        scheduler.check_spaces(model.observation_space, model.action_space)
+    except ValueError as error:
+        raise ValueError(f"{model_path}: {error}") from None
+    return scheduler
+
+
+def load_ppo(path: str | Path) -> Any:
+    """A stable-baselines3 PPO model as a scheduler (``make_agent("ppo:PATH")``)."""
+    return load_learned(path, "ppo")
+
+
+def load_maskable_ppo(path: str | Path) -> Any:
+    """An sb3-contrib MaskablePPO model as a scheduler (``make_agent("maskable-ppo:PATH")``)."""
+    return load_learned(path, "maskable-ppo")
