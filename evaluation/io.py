@@ -1,10 +1,18 @@
-"""Writing and reading results: CSV (or Parquet) rows and a JSON summary pandas can read."""
+"""Writing and reading results: CSV (or Parquet) rows, a JSON summary, per-request latencies.
+
+A results folder written by ``mcsf-eval compare`` or ``ratio`` holds ``rows.csv`` (or
+``rows.parquet``: one row per scenario and agent), ``summary.csv`` and ``summary.json`` (the
+summary plus the full configuration, package version and seeds), and for ``compare``
+``latencies.npz`` (every request's latency of every run).
+"""
 
 from __future__ import annotations
 
 import csv
 import json
 import math
+import platform
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +20,9 @@ from typing import Any
 import mcsf_gym
 
 FORMATS = ("csv", "parquet")
+#: File names inside a results folder.
+SUMMARY_JSON = "summary.json"
+LATENCIES_NPZ = "latencies.npz"
 
 
 def _clean(value: Any) -> Any:
@@ -54,6 +65,17 @@ def write_rows(rows: Sequence[dict[str, Any]], path: Path, fmt: str = "csv") -> 
     return path
 
 
+def environment() -> dict[str, str]:
+    """Versions of Python, numpy and the platform, recorded beside results."""
+    import numpy as np
+
+    return {
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+    }
+
+
 def write_json(payload: dict[str, Any], path: Path) -> Path:
     """Write ``payload`` with the package version added, NaN as ``null``."""
     path = Path(path)
@@ -76,6 +98,86 @@ def read_json(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not valid JSON: {error}") from error
+
+
+def read_config(path: Path, command: str) -> dict[str, Any]:
+    """The configuration of a run: from a ``summary.json`` written by ``command``, or a file.
+
+    A ``summary.json`` (any JSON with a ``"config"`` key) gives its saved configuration; any
+    other ``.json`` file, or a ``.toml`` file, is read as the configuration itself.
+
+    Raises:
+        ValueError: if the file is missing, unreadable, of another command, or not a mapping.
+    """
+    path = Path(path)
+    if path.suffix == ".toml":
+        try:
+            import tomllib
+        except ImportError as error:  # pragma: no cover - Python 3.10
+            raise ValueError(
+                f"{path}: TOML configurations need Python 3.11 or later; use JSON"
+            ) from error
+        if not path.is_file():
+            raise ValueError(f"no such configuration file: {path}")
+        try:
+            data: Any = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as error:
+            raise ValueError(f"{path} is not valid TOML: {error}") from error
+    else:
+        data = read_json(path)
+        if isinstance(data, dict) and "config" in data:
+            saved = data.get("command")
+            if saved is not None and saved != command:
+                raise ValueError(
+                    f"{path} was written by 'mcsf-eval {saved}', not 'mcsf-eval {command}'"
+                )
+            data = data["config"]
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a configuration must be a mapping of option names to values")
+    return data
+
+
+def rows_file(folder: Path) -> Path:
+    """The rows file of a results folder.
+
+    That is the one its ``summary.json`` names, else ``rows.csv`` or ``rows.parquet``.
+
+    Raises:
+        ValueError: if there is none.
+    """
+    folder = Path(folder)
+    summary = folder / SUMMARY_JSON
+    named = read_json(summary).get("rows_file") if summary.is_file() else None
+    candidates = [named] if named else [f"rows.{fmt}" for fmt in FORMATS]
+    for name in candidates:
+        if (folder / name).is_file():
+            return folder / name
+    raise ValueError(f"no {' or '.join(candidates)} in {folder}: is it a results folder?")
+
+
+def write_latencies(latencies: dict[str, Any], path: Path) -> Path:
+    """Save per-request latency arrays by run key (compressed ``.npz``)."""
+    import numpy as np
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **latencies)
+    return path
+
+
+def read_latencies(path: Path) -> dict[str, Any]:
+    """Per-request latency arrays saved by :func:`write_latencies`.
+
+    Raises:
+        ValueError: if the file is missing.
+    """
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no such latency file: {path} (written by 'mcsf-eval compare')")
+    with np.load(path) as stored:
+        return {key: stored[key] for key in stored.files}
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -102,15 +204,20 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         ]
 
 
+def format_number(value: Any) -> str:
+    """A value for a table: floats to 4 significant digits (whole numbers from 1000 on)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return str(value)
+
+
 def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
-    """A plain-text table of ``columns`` (numbers rounded to 4 significant digits)."""
-
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return "nan" if math.isnan(value) else f"{value:.4g}"
-        return "" if value is None else str(value)
-
-    body = [[cell(row.get(column)) for column in columns] for row in rows]
+    """A plain-text table of ``columns``, right-aligned (numbers by :func:`format_number`)."""
+    body = [[format_number(row.get(column)) for column in columns] for row in rows]
     widths = [
         max(len(column), *(len(line[i]) for line in body)) for i, column in enumerate(columns)
     ]

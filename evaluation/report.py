@@ -8,15 +8,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evaluation.io import read_json
+from evaluation.io import SUMMARY_JSON, format_number, read_json
+
+FIGURE_CAPTIONS = {
+    "rate": "Mean and p99 latency against arrival rate (bands: confidence intervals over seeds).",
+    "cdf": "Per-request latency CDF at the highest rate, all seeds pooled.",
+    "ratios": "Distribution of ratios of total latency to the hindsight optimum.",
+    "timeline": "One run of the baseline (first seed, highest rate): KV-cache use, queue "
+    "length and the schedule of the first requests.",
+}
 
 
 def _number(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    return format_number(value)
 
 
 def _interval(entry: dict[str, Any], metric: str) -> str:
@@ -34,32 +40,49 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+def _config_line(config: dict[str, Any]) -> str:
+    parts = [f"`{key}` = `{value}`" for key, value in config.items() if value not in (None, [])]
+    return "Configuration: " + ", ".join(parts) + "."
+
+
 def _compare_section(document: dict[str, Any]) -> str:
     config = document["config"]
     baseline = config["baseline"]
-    ratio = f"ratio_to_{baseline}"
-    rows = [
-        [
+    summary = document["summary"]
+    unit = "rounds" if summary and summary[0]["time_model"] == "unit" else "s"
+    optimum = bool(summary) and "ratio_to_optimum" in summary[0]
+    level = f"{round(100 * config.get('confidence', 0.95))}% CI"
+    header = [
+        "agent", "rate", "seeds", f"mean latency ({unit}) [{level}]", f"p50 ({unit})",
+        f"p99 ({unit})", f"mean TTFT ({unit})", "tokens/s", "evictions", "mean KV (tokens)",
+        "peak KV (tokens)", f"mean-latency ratio to {baseline} [{level}]",
+    ]  # fmt: skip
+    if optimum:
+        header += [f"ratio to optimum [{level}]", "ratio to bound", "proven optimal"]
+    rows = []
+    for entry in summary:
+        row = [
             entry["agent"],
             _number(entry.get("rate")),
             str(entry["seeds"]),
             _interval(entry, "mean_latency"),
+            _number(entry["p50_latency"]),
             _number(entry["p99_latency"]),
             _number(entry["ttft_mean"]),
             _number(entry["throughput_tokens_per_s"]),
             _number(entry["evictions"]),
-            _interval(entry, ratio),
+            _number(entry["mean_memory"]),
+            _number(entry["peak_memory"]),
+            _interval(entry, f"ratio_to_{baseline}"),
         ]
-        for entry in document["summary"]
-    ]
-    header = [
-        "agent", "rate (req/s)", "seeds", "mean latency [95% CI]", "p99 latency", "mean TTFT",
-        "tokens/s", "evictions", f"mean-latency ratio to {baseline} [95% CI]",
-    ]  # fmt: skip
-    return (
-        f"Workload `{config['workload']}`, agents {', '.join(f'`{a}`' for a in config['agents'])}, "
-        f"{len(config['seeds'])} seeds.\n\n" + markdown_table(header, rows)
-    )
+        if optimum:
+            row += [
+                _interval(entry, "ratio_to_optimum"),
+                _number(entry.get("ratio_to_bound")),
+                f"{entry.get('proven_optimal')}/{entry['seeds']}",
+            ]
+        rows.append(row)
+    return markdown_table(header, rows)
 
 
 def _ratio_section(document: dict[str, Any]) -> str:
@@ -82,15 +105,20 @@ def _ratio_section(document: dict[str, Any]) -> str:
         "workload", "agent", "instances", "proven optimal", "average ratio", "best", "worst",
         "worst (vs bound)", "= optimum", "median solve (s)",
     ]  # fmt: skip
+    text = markdown_table(header, rows)
+    text += (
+        "\n\nRatios divide total latency by the best schedule found (the true competitive ratio "
+        "where it is proven optimal); 'worst (vs bound)' divides by the proven lower bound, an "
+        "upper bound on the true ratio."
+    )
     paper = document.get("paper", {})
     paper_rows = [
         [name, _number(values["average"]), _number(values["best"]), _number(values["worst"]),
          str(values["optimal"])]
         for name, values in paper.items()
     ]  # fmt: skip
-    text = markdown_table(header, rows)
     if paper_rows:
-        text += "\n\nThe paper's figures (MC-SF / OPT):\n\n" + markdown_table(
+        text += "\n\nThe paper's figures (MC-SF / OPT, 200 instances each):\n\n" + markdown_table(
             ["arrival model", "average", "best", "worst", "= optimum"], paper_rows
         )
     return text
@@ -99,34 +127,41 @@ def _ratio_section(document: dict[str, Any]) -> str:
 def write_report(results: Sequence[Path], out: Path) -> Path:
     """Write a Markdown report of the given results folders, drawing the figures they allow.
 
+    Figures are written beside the report as ``<folder name>-<kind>.png``.
+
     Raises:
-        ValueError: if a folder has no ``summary.json`` or one of an unknown command.
+        ValueError: if a folder has no ``summary.json`` or one of an unknown command, or two
+            folders share a name (their figures would overwrite each other).
     """
-    from evaluation.plots import plot_results
+    from evaluation.plots import plot_all
 
     out = Path(out)
+    if out.suffix.lower() != ".md":
+        raise ValueError(f"the report is a Markdown file: give a path ending in .md, got {out}")
+    names = [Path(folder).resolve().name for folder in results]
+    if len(set(names)) != len(names):
+        raise ValueError(f"results folders must have distinct names, got {names}")
     out.parent.mkdir(parents=True, exist_ok=True)
     sections = ["# mcsf-gym evaluation report"]
-    for folder in results:
-        folder = Path(folder)
-        document = read_json(folder / "summary.json")
+    for folder, name in zip(map(Path, results), names, strict=True):
+        document = read_json(folder / SUMMARY_JSON)
         command = document.get("command")
-        figures: list[str] = []
         if command == "compare":
             body = _compare_section(document)
-            if document["config"].get("rates"):
-                figures.append("rate")
-            if (folder / "latencies.npz").is_file():
-                figures.append("cdf")
         elif command == "ratio":
             body = _ratio_section(document)
-            figures.append("ratios")
         else:
-            raise ValueError(f"{folder / 'summary.json'}: unknown command {command!r}")
-        sections.append(f"## {command}: `{folder}`\n\n{body}")
-        for kind in figures:
-            path = plot_results(kind, folder, out.parent / f"{folder.name}-{kind}.png")
-            sections.append(f"![{kind}]({os.path.relpath(path, out.parent)})")
-        sections.append(f"mcsf-gym version {document.get('mcsf_gym_version', '?')}.")
+            raise ValueError(f"{folder / SUMMARY_JSON}: unknown command {command!r}")
+        sections.append(f"## {command}: `{folder}`")
+        sections.append(_config_line(document["config"]))
+        repeat = document.get("repeat") or f"mcsf-eval {command} --config {folder / SUMMARY_JSON}"
+        sections.append(f"Repeat with `{repeat}`.\n\n{body}")
+        for kind, path in plot_all(folder, out.parent, prefix=f"{name}-").items():
+            relative = Path(os.path.relpath(path, out.parent)).as_posix()
+            sections.append(f"![{kind}]({relative})\n\n*{FIGURE_CAPTIONS[kind]}*")
+        sections.append(
+            f"mcsf-gym {document.get('mcsf_gym_version', '?')}, written "
+            f"{document.get('created', '?')}."
+        )
     out.write_text("\n\n".join(sections) + "\n")
     return out

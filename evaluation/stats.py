@@ -10,7 +10,12 @@ import numpy as np
 
 def t_quantile(confidence: float, dof: int) -> float:
     """Two-sided Student-t quantile for ``confidence`` with ``dof`` degrees of freedom."""
-    from scipy import stats
+    try:
+        from scipy import stats
+    except ImportError as error:
+        raise ImportError(
+            "confidence intervals need scipy: pip install 'mcsf-gym[eval]'"
+        ) from error
 
     return float(stats.t.ppf(0.5 + confidence / 2.0, dof))
 
