@@ -139,35 +139,39 @@ def plot_latency_cdf(
 def plot_ratio_distribution(
     ratios: Mapping[str, Sequence[float]], path: Path, *, reference: str = "hindsight optimum"
 ) -> Path:
-    """Histogram of ratios of total latency to the optimum, one colour per label.
+    """Empirical distribution (CDF over instances) of ratios of total latency to the optimum.
 
+    One step curve per label; a curve that jumps at 1 is optimal on that share of instances.
     Missing ratios (NaN: no schedule found) are left out and counted in the legend.
 
     Raises:
         ValueError: if there are no finite ratios.
     """
     arrays = {label: np.asarray(list(v), dtype=np.float64) for label, v in ratios.items()}
-    finite = {label: data[np.isfinite(data)] for label, data in arrays.items()}
+    finite = {label: np.sort(data[np.isfinite(data)]) for label, data in arrays.items()}
     if not any(data.size for data in finite.values()):
         raise ValueError("plot_ratio_distribution needs at least one finite ratio")
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(6.4, 4.0))
-    everything = np.concatenate([data for data in finite.values() if data.size])
-    low, high = min(1.0, float(everything.min())), float(everything.max())
-    bins = np.linspace(low, max(high, low + 0.01) + 1e-9, 25)
     for label, data in finite.items():
+        if not data.size:
+            continue
         missing = arrays[label].size - data.size
         note = f", {missing} unsolved" if missing else ""
-        mean = float(data.mean()) if data.size else float("nan")
-        axis.hist(
-            data, bins=bins, alpha=0.55, label=f"{label} (n={data.size}{note}, mean {mean:.3f})"
+        share = np.arange(1, data.size + 1) / data.size
+        axis.step(
+            np.concatenate([[data[0]], data]),
+            np.concatenate([[0.0], share]),
+            where="post",
+            label=f"{label} (n={data.size}{note}, mean {data.mean():.3f})",
         )
     axis.axvline(1.0, color="black", linewidth=0.8)
     axis.set_xlabel(f"total latency / {reference} (1 = optimal)")
-    axis.set_ylabel("instances")
+    axis.set_ylabel("fraction of instances with ratio <= x")
+    axis.set_ylim(0, 1.02)
     axis.set_title(f"Distribution of ratios to the {reference}")
     axis.grid(alpha=0.3)
-    axis.legend(fontsize="small")
+    axis.legend(fontsize="x-small", loc="lower right")
     return _save(figure, path)
 
 

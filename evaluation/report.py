@@ -40,8 +40,19 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+def _shown(key: str, value: Any) -> str:
+    """A configuration value for the report; a run of consecutive seeds as ``first..last``."""
+    if key == "seeds" and len(value) > 3 and value == list(range(value[0], value[-1] + 1)):
+        return f"{value[0]}..{value[-1]} ({len(value)} seeds)"
+    return str(value)
+
+
 def _config_line(config: dict[str, Any]) -> str:
-    parts = [f"`{key}` = `{value}`" for key, value in config.items() if value not in (None, [])]
+    parts = [
+        f"`{key}` = `{_shown(key, value)}`"
+        for key, value in config.items()
+        if value not in (None, [])
+    ]
     return "Configuration: " + ", ".join(parts) + "."
 
 

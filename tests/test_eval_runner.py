@@ -9,6 +9,7 @@ import pytest
 
 from evaluation.cli import main
 from evaluation.compare import CompareConfig, compare
+from evaluation.ratio import RatioConfig, ratio_sweep
 from evaluation.runner import Job, run_job, run_jobs
 
 CONFIG = CompareConfig(
@@ -61,6 +62,14 @@ def test_ray_backend_matches_the_local_pool(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="n") as error:
             run_jobs(bad, backend="ray", progress=False)
         assert type(error.value) is ValueError and "Traceback" not in str(error.value)
+        # the competitive-ratio harness with the real solver, on Ray
+        config = RatioConfig(("paper-model2:n=5",), (0, 1), ("mcsf",), time_limit=10)
+        remote_rows, _ = ratio_sweep(config, backend="ray", progress=False)
+        local_rows, _ = ratio_sweep(config, workers=1, progress=False)
+        keys = ("seed", "value", "optimum", "proven_optimal", "replay_exact")
+        assert [[r[k] for k in keys] for r in remote_rows] == [
+            [r[k] for k in keys] for r in local_rows
+        ]
     finally:
         ray.shutdown()
     # the command line starts a local Ray instance of --workers CPUs and stops it afterwards
