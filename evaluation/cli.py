@@ -52,6 +52,7 @@ RATIO_DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "time_limit": 60.0,
     "threads": 1,
+    "solver": "auto",
 }
 PLOT_KINDS = ("rate", "cdf", "ratios", "timeline", "all")
 
@@ -405,6 +406,13 @@ def _ratio_parser(subparsers: argparse._SubParsersAction) -> None:
         help="solver threads per instance (default: 1)",
     )
     what.add_argument(
+        "--solver",
+        choices=("auto", "highs", "cpsat"),
+        default=None,
+        help="integer-program backend after the search and the relaxation: HiGHS (highspy) "
+        "or OR-Tools CP-SAT; auto = HiGHS (default: auto)",
+    )
+    what.add_argument(
         "--paper",
         action="store_true",
         help="the paper's table: 200 instances each of paper-model1 and paper-model2, agent "
@@ -440,11 +448,11 @@ def _ratio_config(args: argparse.Namespace) -> Any:
     values["seeds"] = _seeds(
         values.get("seeds"), args.seed, args.instances, "--instances", defaults
     )
-    for key in ("workloads", "agents", "time_limit", "threads"):
+    for key in ("workloads", "agents", "time_limit", "threads", "solver"):
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
         values.setdefault(key, RATIO_DEFAULTS[key])
-    known = {"workloads", "seeds", "agents", "time_limit", "threads"}
+    known = {"workloads", "seeds", "agents", "time_limit", "threads", "solver"}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"unknown ratio configuration keys {unknown}; known keys: {sorted(known)}")

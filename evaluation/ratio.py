@@ -40,7 +40,12 @@ def _finite(value: Any) -> float:
 
 
 def solve_optimum(
-    instance: Instance, memory: int | str, time_model: Any, time_limit: float, threads: int = 1
+    instance: Instance,
+    memory: int | str,
+    time_model: Any,
+    time_limit: float,
+    threads: int = 1,
+    solver: str = "auto",
 ) -> dict[str, Any]:
     """Solve the hindsight optimum of one instance and replay its schedule in the simulator.
 
@@ -50,9 +55,12 @@ def solve_optimum(
         time_model: must be ``"unit"``: the integer program is defined in rounds.
         time_limit: solver time limit in seconds.
         threads: solver threads.
+        solver: integer-program backend (``"auto"``, ``"highs"`` or ``"cpsat"``).
 
     Returns:
         Columns ``optimum`` (best schedule found, NaN if none), ``bound`` (proven lower bound),
+        ``lp_bound`` (the relaxation's bound alone), ``mcsf_optimum_start`` (MC-SF's value, the
+        solver's first schedule), ``optimum_solver``,
         ``optimum_status`` (solver status, lower case), ``proven_optimal``, ``gap``,
         ``solve_time_s``, ``optimum_replayed`` (total latency of the solver's schedule replayed
         by the engine) and ``replay_exact`` (the replay kept every start time, evicted nothing
@@ -71,7 +79,9 @@ def solve_optimum(
     from evaluation.hindsight import hindsight_optimum
 
     began = time.perf_counter()
-    solution = hindsight_optimum(instance, memory=memory, time_limit=time_limit, threads=threads)
+    solution = hindsight_optimum(
+        instance, memory=memory, time_limit=time_limit, threads=threads, solver=solver
+    )
     solve_time = time.perf_counter() - began
     value = _finite(solution.value)
     replayed, exact = math.nan, False
@@ -87,6 +97,9 @@ def solve_optimum(
     return {
         "optimum": value,
         "bound": _finite(solution.bound),
+        "lp_bound": _finite(solution.lp_bound),
+        "mcsf_optimum_start": _finite(solution.mcsf_value),
+        "optimum_solver": solution.solver,
         "optimum_status": solution.status.name.lower(),
         "proven_optimal": bool(solution.proven_optimal),
         "gap": _finite(getattr(solution, "gap", None)),
@@ -123,6 +136,7 @@ class RatioJob:
         agents: agent specs.
         time_limit: solver time limit in seconds.
         threads: solver threads.
+        solver: integer-program backend (``"auto"``, ``"highs"`` or ``"cpsat"``).
     """
 
     workload: str
@@ -130,6 +144,7 @@ class RatioJob:
     agents: tuple[str, ...]
     time_limit: float = 60.0
     threads: int = 1
+    solver: str = "auto"
 
 
 def run_ratio_job(job: RatioJob) -> list[dict[str, Any]]:
@@ -154,7 +169,9 @@ def run_ratio_job(job: RatioJob) -> list[dict[str, Any]]:
             where = run_context(spec, job.workload, job.seed, ())
             raise RunError(f"{where}: {error}") from error
         values[spec] = result.total_latency
-    optimum = solve_optimum(scenario.instance, scenario.memory, "unit", job.time_limit, job.threads)
+    optimum = solve_optimum(
+        scenario.instance, scenario.memory, "unit", job.time_limit, job.threads, job.solver
+    )
     rows = []
     for spec, value in values.items():
         ratios = optimum_ratios(value, optimum)
@@ -227,6 +244,7 @@ class RatioConfig:
         agents: agent specs.
         time_limit: solver time limit per instance, seconds.
         threads: solver threads per instance.
+        solver: integer-program backend (``"auto"``, ``"highs"`` or ``"cpsat"``).
     """
 
     workloads: tuple[str, ...]
@@ -234,6 +252,7 @@ class RatioConfig:
     agents: tuple[str, ...] = ("mcsf",)
     time_limit: float = 60.0
     threads: int = 1
+    solver: str = "auto"
 
     def __post_init__(self) -> None:
         for name in ("workloads", "seeds", "agents"):
@@ -243,11 +262,13 @@ class RatioConfig:
             raise ValueError(f"time_limit must be positive, got {self.time_limit}")
         if self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
+        if self.solver not in ("auto", "highs", "cpsat"):
+            raise ValueError(f"solver must be auto, highs or cpsat, got {self.solver!r}")
 
     def jobs(self) -> list[RatioJob]:
         """One job per (workload, seed)."""
         return [
-            RatioJob(workload, seed, self.agents, self.time_limit, self.threads)
+            RatioJob(workload, seed, self.agents, self.time_limit, self.threads, self.solver)
             for workload in self.workloads
             for seed in self.seeds
         ]

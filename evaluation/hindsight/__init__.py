@@ -1,5 +1,21 @@
-"""The hindsight optimum of MODEL.md section 6 (the offline benchmark of competitive ratios)."""
+"""The hindsight optimum of MODEL.md section 6 and lower bounds on it.
 
-from evaluation.hindsight.cpsat import HindsightResult, SolveStatus, hindsight_optimum
+``hindsight_optimum(instance, memory, time_limit, threads, solver)`` returns the best
+schedule found, its total latency, a proven lower bound and a status (never an unproven
+incumbent labelled optimal); ``hindsight_lower_bound(instance, memory)`` returns a proven
+bound that scales to thousands of requests. Solvers (HiGHS via ``highspy``, OR-Tools CP-SAT)
+are imported only when a function runs.
+"""
 
-__all__ = ["HindsightResult", "SolveStatus", "hindsight_optimum"]
+from evaluation.hindsight.bounds import hindsight_lower_bound
+from evaluation.hindsight.result import HindsightResult, LowerBound, Status
+from evaluation.hindsight.solve import DEFAULT_SOLVER, hindsight_optimum
+
+__all__ = [
+    "DEFAULT_SOLVER",
+    "HindsightResult",
+    "LowerBound",
+    "Status",
+    "hindsight_lower_bound",
+    "hindsight_optimum",
+]
