@@ -356,16 +356,20 @@ class FakeSolution:
     proven_optimal: bool
     start: np.ndarray
     gap: float
+    lp_bound: float
+    mcsf_value: float
+    solver: str = "stand-in"
 
 
-def fake_hindsight_optimum(instance, memory, time_limit=60.0, threads=1):  # type: ignore[no-untyped-def]
+def fake_hindsight_optimum(instance, memory, time_limit=60.0, threads=1, solver="auto"):  # type: ignore[no-untyped-def]
     """Not an optimum: MC-SF's schedule, with the bound sum(o_i) (latency >= o_i in unit time)."""
     from agents import run_agent
 
     result = run_agent(instance, "mcsf", memory=memory, time_model="unit")
     bound = float(np.sum(instance.output))
     value = result.total_latency
-    return FakeSolution(value, bound, FakeStatus.FEASIBLE, False, result.start, 1 - bound / value)
+    gap = 1 - bound / value
+    return FakeSolution(value, bound, FakeStatus.FEASIBLE, False, result.start, gap, bound, value)
 
 
 @pytest.fixture
