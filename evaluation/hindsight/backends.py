@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from evaluation.hindsight.highs_session import new_highs
 from evaluation.hindsight.model import IntegerProgram
 
 SOLVERS = ("highs", "cpsat")
@@ -56,11 +57,9 @@ def solve_program(
 def _solve_highs(program: IntegerProgram, time_limit: float, threads: int, seed: int) -> Outcome:
     import highspy
 
-    highs = highspy.Highs()
+    highs = new_highs(threads)
     for option, value in (
-        ("output_flag", False),
         ("time_limit", float(time_limit)),
-        ("threads", int(threads)),
         ("mip_rel_gap", 0.0),
         ("mip_abs_gap", 0.5),  # the objective is integral
         ("random_seed", int(seed)),

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from evaluation.hindsight.highs_session import new_highs
 from evaluation.hindsight.problem import HindsightProblem
 from evaluation.hindsight.rows import column_entries, head_lengths
 
@@ -171,9 +172,7 @@ def _solve_relaxation(
     rhs_levels, heads = head_lengths(problem, levels)
     span = last - first + 1
     n_blocks = 1 + len(rhs_levels)
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("threads", int(threads))
+    highs = new_highs(threads)
     inf = highspy.kHighsInf
     upper = np.concatenate(
         [np.full(span, float(problem.memory))] + [np.full(span, float(r)) for r in rhs_levels]
