@@ -20,6 +20,21 @@ def test_worked_example() -> None:
     assert hindsight_optimum(inst, memory=10, time_limit=10).value == 5.0
 
 
+def test_shortest_first_is_not_optimal_when_everything_arrives_at_once() -> None:
+    # docs/hindsight.md, by hand: M = 6, s = 1, outputs 3, 3, 2, 2, all at t = 0. MC-SF runs the
+    # two short requests together (done at 2), then the long ones one after the other: A at
+    # 2 (done 5), B at 4 (5 + 2 at t = 5; done 7): TEL 16. Pairing each long request with a
+    # short one: A and C at 0, D at 2, B at 3: TEL 3 + 6 + 2 + 4 = 15, peak memory 6.
+    inst = Instance(arrival=[0, 0, 0, 0], prompt=[1, 1, 1, 1], output=[3, 3, 2, 2])
+    mcsf = run_agent(inst, "mcsf", memory=6, time_model="unit")
+    assert mcsf.total_latency == 16.0
+    np.testing.assert_array_equal(mcsf.start, [2, 4, 0, 0])
+    opt = hindsight_optimum(inst, memory=6, time_limit=10)
+    assert opt.value == 15.0 and opt.proven_optimal
+    replay = run_agent(inst, Replay(np.array([0, 3, 0, 2])), memory=6, time_model="unit")
+    assert replay.total_latency == 15.0 and replay.metrics["peak_memory"] == 6
+
+
 @settings(max_examples=25, deadline=None)
 @given(case=tiny_instances())
 def test_matches_exhaustive_search_and_replays(case) -> None:
