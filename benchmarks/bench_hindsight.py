@@ -35,10 +35,10 @@ import numpy as np
 
 from agents import run_agent
 from evaluation.hindsight import hindsight_lower_bound, hindsight_optimum
+from evaluation.hindsight.backends import SOLVERS
 from mcsf_gym.workloads import make_workload
 
 MODELS = ("paper-model1", "paper-model2")
-SOLVERS = ("highs", "cpsat")
 
 
 def proof_statistics(

@@ -24,7 +24,14 @@ import time
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from evaluation.hindsight.problem import HindsightProblem, check_threads, check_time_limit
+from evaluation.hindsight.heuristics import mcsf_start
+from evaluation.hindsight.problem import (
+    HindsightProblem,
+    check_levels,
+    check_threads,
+    check_time_limit,
+    round_up_bound,
+)
 from evaluation.hindsight.result import LowerBound
 from evaluation.hindsight.rows import head_lengths
 from mcsf_gym.core.instance import Instance
@@ -119,24 +126,19 @@ def hindsight_lower_bound(
     threads = check_threads(threads)
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 0:
-        raise ValueError(f"levels must be an integer >= 0, got {levels!r}")
+    levels = check_levels(levels)
     parts: dict[str, float] = {"output": float(problem.total_output)}
     if method in ("auto", "combinatorial"):
         parts["volume"] = volume_bound(problem)
         parts["heads"] = head_bound(problem)
     if method in ("auto", "lp"):
-        from agents import run_agent
         from evaluation.hindsight.lp import solve_relaxation
 
-        mcsf = run_agent(problem.instance, "mcsf", memory=problem.memory, time_model="unit")
-        start = np.rint(mcsf.start).astype(np.int64)
         remaining = max(time_limit - (time.perf_counter() - began), 0.01)
         relaxation = solve_relaxation(
             problem,
-            start,
-            last=int(np.max(start + problem.instance.output)),
-            levels=int(levels),
+            mcsf_start(problem),
+            levels=levels,
             time_limit=remaining,
             threads=threads,
         )
@@ -144,7 +146,7 @@ def hindsight_lower_bound(
     best = max(parts.values())
     used = max(parts, key=parts.__getitem__)
     return LowerBound(
-        bound=float(math.ceil(best - 1e-6)),
+        bound=round_up_bound(best),
         method="lp" if used == "lp" else "combinatorial",
         seconds=time.perf_counter() - began,
         parts=parts,

@@ -79,6 +79,14 @@ class PriorityList(Agent):
         return admitted
 
 
+def mcsf_start(problem: HindsightProblem) -> NDArray[np.int64]:
+    """MC-SF's start times on the problem's instance (exact predictions): the first schedule."""
+    from agents import run_agent
+
+    result = run_agent(problem.instance, "mcsf", memory=problem.memory, time_model="unit")
+    return np.rint(result.start).astype(np.int64)
+
+
 def run_priority(
     problem: HindsightProblem,
     priority: NDArray[np.float64],

@@ -59,8 +59,7 @@ class Relaxation:
 
     Attributes:
         bound: a valid lower bound on the total waiting ``sum_i (p_i - a_i)`` (add
-            ``sum_i o_i`` for the total latency).
-        lp_value: the master LP's objective at the end (equals ``bound`` when converged).
+            ``sum_i o_i`` for the total latency); the LP optimum when converged.
         converged: whether no column prices out (the LP optimum over all start times).
         iterations: pricing rounds.
         columns: columns in the master at the end.
@@ -68,12 +67,9 @@ class Relaxation:
         duals: the final duals (for reduced-cost fixing).
         min_reduced_cost: most negative reduced cost of each group (``<= 0``).
         heads: head lengths of the levels used (rows of ``head_lengths``).
-        solution: the master's last primal solution as ``(group, start, value)`` arrays
-            (columns with a positive value).
     """
 
     bound: float
-    lp_value: float
     converged: bool
     iterations: int
     columns: int
@@ -81,7 +77,6 @@ class Relaxation:
     duals: Duals
     min_reduced_cost: NDArray[np.float64]
     heads: NDArray[np.int64]
-    solution: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]
 
 
 class _Pricer:
@@ -124,13 +119,6 @@ class _Pricer:
         return p, rc
 
 
-def _start_columns(problem: HindsightProblem, start: NDArray[np.int64]) -> dict[int, set[int]]:
-    columns: dict[int, set[int]] = {}
-    for (group, begin), _ in problem.group_counts(start).items():
-        columns.setdefault(group, set()).add(begin)
-    return columns
-
-
 def solve_relaxation(
     problem: HindsightProblem, schedule: NDArray[np.int64], **options: Any
 ) -> Relaxation:
@@ -140,7 +128,8 @@ def solve_relaxation(
         problem: the validated problem.
         schedule: per-request start times of a feasible schedule (seeds the master).
         options: keyword options of the column generation: ``last`` (last time with
-            memory and head rows, at least the schedule's last completion; required),
+            memory and head rows, at least the schedule's last completion; default: that
+            completion),
             ``levels`` (head inequalities ``r = 1..levels``, default 3), ``time_limit``
             (seconds, default 60; the bound stays valid when the loop stops early),
             ``threads`` (HiGHS threads) and ``per_group`` (at most this many new columns per
@@ -158,7 +147,7 @@ def _solve_relaxation(
     problem: HindsightProblem,
     schedule: NDArray[np.int64],
     *,
-    last: int,
+    last: int | None = None,
     levels: int = 3,
     time_limit: float = 60.0,
     threads: int = 1,
@@ -168,6 +157,8 @@ def _solve_relaxation(
     import highspy
 
     began = time.perf_counter()
+    if last is None:
+        last = int(np.max(schedule + problem.instance.output))
     first = int(problem.arrival.min()) + 1
     rhs_levels, heads = head_lengths(problem, levels)
     span = last - first + 1
@@ -197,9 +188,6 @@ def _solve_relaxation(
         np.zeros(0),
     )
     in_master: dict[int, set[int]] = {}
-    master_group: list[int] = []
-    master_start: list[int] = []
-    primal = np.zeros(0)
 
     def add_columns(groups: list[int], starts: list[int]) -> None:
         g = np.asarray(groups, dtype=np.int64)
@@ -222,21 +210,14 @@ def _solve_relaxation(
         )
         for gr, pr in zip(g.tolist(), p.tolist(), strict=True):
             in_master.setdefault(gr, set()).add(pr)
-        master_group.extend(g.tolist())
-        master_start.extend(p.tolist())
 
-    seed_groups, seed_starts = [], []
-    for group, begins in sorted(_start_columns(problem, schedule).items()):
-        for begin in sorted(begins):
-            seed_groups.append(group)
-            seed_starts.append(begin)
-    add_columns(seed_groups, seed_starts)
+    seed = sorted(problem.group_counts(schedule))  # the schedule's (group, start) columns
+    add_columns([group for group, _ in seed], [begin for _, begin in seed])
 
     iterations = 0
     converged = False
     best_bound = -np.inf
     best: tuple[Duals, NDArray[np.float64]] | None = None
-    lp_value = np.nan
     while True:
         remaining = time_limit - (time.perf_counter() - began)
         highs.setOptionValue("time_limit", max(remaining, 0.01))
@@ -245,9 +226,7 @@ def _solve_relaxation(
         status = highs.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             break
-        lp_value = highs.getInfo().objective_function_value
         solution = highs.getSolution()
-        primal = np.asarray(solution.col_value)
         row_dual = np.minimum(np.asarray(solution.row_dual[: n_blocks * span]), 0.0)
         mu = np.asarray(solution.row_dual[n_blocks * span :])
         value = float(row_dual @ upper + mu @ count)
@@ -287,7 +266,6 @@ def _solve_relaxation(
     duals, minima = best
     return Relaxation(
         bound=best_bound,
-        lp_value=float(lp_value),
         converged=converged,
         iterations=iterations,
         columns=int(highs.getNumCol()),
@@ -295,11 +273,6 @@ def _solve_relaxation(
         duals=duals,
         min_reduced_cost=minima,
         heads=heads,
-        solution=(
-            np.asarray(master_group[: primal.size], dtype=np.int64)[primal > 1e-9],
-            np.asarray(master_start[: primal.size], dtype=np.int64)[primal > 1e-9],
-            primal[primal > 1e-9],
-        ),
     )
 
 

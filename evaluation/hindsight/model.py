@@ -135,9 +135,7 @@ def build_program(
     if np.any(start < problem.arrival[group]):
         k = int(np.flatnonzero(start < problem.arrival[group])[0])
         raise ValueError(f"column {k} starts at {start[k]}, before its group's arrival")
-    rhs_levels, heads = head_lengths(problem, levels) if levels else ([], None)
-    if heads is None:
-        heads = np.zeros((0, problem.n_groups), dtype=np.int64)
+    rhs_levels, heads = head_lengths(problem, levels)
     first = int(start.min()) + 1
     last = int((start + problem.output[group]).max())
     span = last - first + 1

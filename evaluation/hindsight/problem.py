@@ -145,6 +145,18 @@ def check_time_limit(time_limit: float) -> float:
     return float(time_limit)
 
 
+def check_levels(levels: int) -> int:
+    """``levels`` (head inequalities ``r = 1..levels``) as an integer >= 0, or a ``ValueError``."""
+    if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 0:
+        raise ValueError(f"levels must be an integer >= 0, got {levels!r}")
+    return int(levels)
+
+
+def round_up_bound(value: float) -> float:
+    """Round a bound on an integer objective up, forgiving floating-point noise."""
+    return float(math.ceil(value - 1e-6))
+
+
 def check_threads(threads: int) -> int:
     """``threads`` as an integer >= 1, or a ``ValueError`` naming it."""
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:

@@ -28,21 +28,22 @@ from typing import Any
 import numpy as np
 
 from evaluation.hindsight.backends import SOLVERS, solve_program
-from evaluation.hindsight.heuristics import improve
+from evaluation.hindsight.heuristics import improve, mcsf_start
 from evaluation.hindsight.lp import solve_relaxation, surviving_columns
 from evaluation.hindsight.model import build_program
-from evaluation.hindsight.problem import HindsightProblem, check_threads, check_time_limit
+from evaluation.hindsight.problem import (
+    HindsightProblem,
+    check_levels,
+    check_threads,
+    check_time_limit,
+    round_up_bound,
+)
 from evaluation.hindsight.result import HindsightResult, Status
 from evaluation.hindsight.verify import replays_exactly
 from mcsf_gym.core.instance import Instance
 
 #: The backend used by ``solver="auto"`` (chosen by benchmarks/bench_hindsight.py).
 DEFAULT_SOLVER = "highs"
-
-
-def _ceil(value: float) -> float:
-    """Round a bound on an integer objective up, forgiving floating-point noise."""
-    return float(math.ceil(value - 1e-6))
 
 
 def hindsight_optimum(
@@ -95,21 +96,16 @@ def hindsight_optimum(
         solver = DEFAULT_SOLVER
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of auto, {', '.join(SOLVERS)}, got {solver!r}")
-    if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 0:
-        raise ValueError(f"levels must be an integer >= 0, got {levels!r}")
+    levels = check_levels(levels)
     if not 0 <= search_share < 1:
         raise ValueError(f"search_share must be in [0, 1), got {search_share!r}")
 
     def left() -> float:
         return time_limit - (time.perf_counter() - began)
 
-    from agents import run_agent
-
     stats: dict[str, Any] = {"n": problem.n, "groups": problem.n_groups}
-    mcsf = run_agent(problem.instance, "mcsf", memory=problem.memory, time_model="unit")
-    mcsf_start = np.rint(mcsf.start).astype(np.int64)
-    mcsf_value = problem.latency(mcsf_start)
-    value, start = mcsf_value, mcsf_start
+    start = mcsf_start(problem)
+    mcsf_value = value = problem.latency(start)
     lower = float(problem.total_output)
     lp_bound = lower
     used = "none"
@@ -132,12 +128,11 @@ def hindsight_optimum(
         relaxation = solve_relaxation(
             problem,
             start,
-            last=int(np.max(start + problem.instance.output)),
             levels=levels,
             time_limit=max(left(), 0.01),
             threads=threads,
         )
-        lp_bound = max(lower, _ceil(problem.total_output + relaxation.bound))
+        lp_bound = max(lower, round_up_bound(problem.total_output + relaxation.bound))
         lower = lp_bound
         stats.update(
             lp_seconds=relaxation.seconds,
@@ -159,7 +154,7 @@ def hindsight_optimum(
                 value = problem.latency(start)
             # a schedule better than `waiting` uses only surviving columns
             if math.isfinite(outcome.bound):
-                program_bound = _ceil(problem.total_output + min(outcome.bound, waiting))
+                program_bound = round_up_bound(problem.total_output + min(outcome.bound, waiting))
                 lower = max(lower, program_bound)
 
     verified = False
