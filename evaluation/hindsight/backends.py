@@ -7,7 +7,9 @@ on the objective. The solvers are imported only when called.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,15 +27,26 @@ class Outcome:
 
     Attributes:
         counts: the best assignment (``None`` if none was found).
-        value: its objective (total waiting), or ``inf``.
-        bound: the best proven lower bound on the objective over this program.
+        value: its objective (total waiting) computed from ``counts``, or ``inf``.
+        bound: the best lower bound on the objective over this program that the solver
+            reports (``-inf`` when it reported none); never lifted from the incumbent.
         detail: the solver's own status, for the record.
+        objective: the objective the solver reports for its incumbent (``inf`` if none).
+        consistent: whether ``objective`` equals ``value``. When it does not, the solver's
+            two readings of one answer disagree and neither its bound nor its status can be
+            trusted (HiGHS 1.16 does this after ``setSolution``: it reports the optimum's
+            objective while the columns still hold the hint).
+        retried: whether the answer comes from a second run without the hint, after the
+            first run's readings disagreed.
     """
 
     counts: NDArray[np.int64] | None
     value: float
     bound: float
     detail: str
+    objective: float = math.inf
+    consistent: bool = True
+    retried: bool = False
 
 
 def solve_program(
@@ -55,6 +68,23 @@ def solve_program(
 
 
 def _solve_highs(program: IntegerProgram, time_limit: float, threads: int, seed: int) -> Outcome:
+    """HiGHS from the hint; if its objective and columns disagree, once more without it."""
+    began = time.perf_counter()
+    outcome = _run_highs(program, time_limit, threads, seed, hint=True)
+    left = time_limit - (time.perf_counter() - began)
+    if outcome.consistent or program.hint is None or left <= 0:
+        return outcome
+    retry = _run_highs(program, left, threads, seed, hint=False)
+    detail = (
+        f"{outcome.detail}; with the hint its objective {outcome.objective:g} disagreed "
+        f"with its columns' {outcome.value:g}; re-solved without the hint: {retry.detail}"
+    )
+    return dataclasses.replace(retry, detail=detail, retried=True)
+
+
+def _run_highs(
+    program: IntegerProgram, time_limit: float, threads: int, seed: int, *, hint: bool
+) -> Outcome:
     import highspy
 
     highs = new_highs(threads)
@@ -79,7 +109,7 @@ def _solve_highs(program: IntegerProgram, time_limit: float, threads: int, seed:
     lp.a_matrix_.value_ = program.value
     lp.integrality_ = [highspy.HighsVarType.kInteger] * program.n_columns
     highs.passModel(lp)
-    if program.hint is not None:
+    if hint and program.hint is not None:
         solution = highspy.HighsSolution()
         solution.col_value = program.hint.astype(np.float64).tolist()
         highs.setSolution(solution)
@@ -87,14 +117,27 @@ def _solve_highs(program: IntegerProgram, time_limit: float, threads: int, seed:
     status = highs.getModelStatus()
     info = highs.getInfo()
     counts = None
-    value = math.inf
+    value = objective = math.inf
     if info.primal_solution_status == 2:  # kSolutionStatusFeasible
         counts = np.rint(np.asarray(highs.getSolution().col_value)).astype(np.int64)
         value = float(program.cost @ counts)
+        objective = float(info.objective_function_value)
     bound = float(info.mip_dual_bound)
-    if status == highspy.HighsModelStatus.kOptimal and counts is not None:
-        bound = max(bound, value - 0.5)
-    return Outcome(counts, value, bound, highs.modelStatusToString(status))
+    return Outcome(
+        counts,
+        value,
+        bound,
+        highs.modelStatusToString(status),
+        objective=objective,
+        consistent=_agree(objective, value),
+    )
+
+
+def _agree(objective: float, value: float) -> bool:
+    """Whether a solver's reported objective and its columns' value are the same number."""
+    if math.isinf(objective) or math.isinf(value):
+        return objective == value
+    return abs(objective - value) <= 1e-6 * max(1.0, abs(value))
 
 
 def _solve_cpsat(program: IntegerProgram, time_limit: float, threads: int, seed: int) -> Outcome:
@@ -124,9 +167,17 @@ def _solve_cpsat(program: IntegerProgram, time_limit: float, threads: int, seed:
     solver.parameters.random_seed = int(seed)
     status = solver.solve(model)
     counts = None
-    value = math.inf
+    value = objective = math.inf
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         counts = np.array([solver.value(v) for v in variables], dtype=np.int64)
         value = float(program.cost @ counts)
+        objective = float(solver.objective_value)
     bound = math.inf if status == cp_model.INFEASIBLE else float(solver.best_objective_bound)
-    return Outcome(counts, value, bound, solver.status_name(status))
+    return Outcome(
+        counts,
+        value,
+        bound,
+        solver.status_name(status),
+        objective=objective,
+        consistent=_agree(objective, value),
+    )

@@ -149,11 +149,24 @@ def hindsight_optimum(
             outcome = solve_program(program, solver, max(left(), 0.01), threads, seed)
             used = solver
             stats.update(mip_status=outcome.detail, mip_seconds=time.perf_counter() - began_mip)
+            stats.update(
+                mip_objective=outcome.objective,
+                mip_column_value=outcome.value,
+                mip_retried_without_hint=outcome.retried,
+            )
+            trusted = outcome.consistent
+            if not trusted:
+                stats["solver_disagreement"] = outcome.detail
             if outcome.counts is not None and outcome.value + problem.total_output < value:
-                start = problem.starts_from_counts(program.group, program.start, outcome.counts)
-                value = problem.latency(start)
+                candidate = problem.starts_from_counts(program.group, program.start, outcome.counts)
+                if replays_exactly(problem, candidate):
+                    start = candidate
+                    value = problem.latency(start)
+                else:  # the solver's columns are not a schedule: distrust its bound too
+                    trusted = False
+                    stats["solver_schedule_rejected"] = candidate.tolist()
             # a schedule better than `waiting` uses only surviving columns
-            if math.isfinite(outcome.bound):
+            if trusted and math.isfinite(outcome.bound):
                 program_bound = round_up_bound(problem.total_output + min(outcome.bound, waiting))
                 lower = max(lower, program_bound)
 
