@@ -1,19 +1,27 @@
 """One registry pattern for agents, workloads, time models, predictors and eviction policies.
 
 A *spec* is a string ``name`` or ``name:key=value,key2=value2``. Values are parsed as
-``int``, then ``float``, then ``true``/``false``, and otherwise kept as strings. A registry maps
-names to factories; a factory is either a callable or a lazy ``"module:attribute"`` string that
-is imported only when the name is first used (so ``import agents`` never loads torch).
+``int``, then ``float``, then ``true``/``false``, and otherwise kept as strings. A value may
+contain commas: an item that does not start with ``key=`` continues the value before it
+(``trace:path=a,b.csv,n=5`` has ``path="a,b.csv"``). The part after the colon may also be a bare
+path (``ppo:runs/lr=3e-4/model.zip``): whatever does not start with ``identifier=`` is taken
+whole as ``path`` (write ``path=...`` for a path that does). A registry maps names to factories;
+a factory is either a callable or a lazy ``"module:attribute"`` string that is imported only when
+the name is first used (so ``import agents`` never loads torch).
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
+import re
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+
+_KEY = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
 
 def parse_value(text: str) -> Any:
@@ -29,6 +37,12 @@ def parse_value(text: str) -> Any:
     return text
 
 
+def suggest(word: str, choices: list[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``choices`` to ``word``, or ``""``."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     """Split ``"name:k=v,k2=v2"`` into ``("name", {"k": v, "k2": v2})``.
 
@@ -36,8 +50,15 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     then returned under the key ``"path"``.
 
     Raises:
-        ValueError: if the spec is empty or a ``key=value`` pair is malformed.
+        ValueError: if the spec is empty, a key is given twice or a ``key=value`` pair is
+            malformed.
     """
+    name, params, _ = _split(spec)
+    return name, params
+
+
+def _split(spec: str) -> tuple[str, dict[str, Any], bool]:
+    """``parse_spec`` plus whether the parameters were a bare value (taken as ``path``)."""
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"spec must be a non-empty string, got {spec!r}")
     name, _, rest = spec.strip().partition(":")
@@ -45,16 +66,26 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     if not name:
         raise ValueError(f"spec {spec!r} has no name before ':'")
     params: dict[str, Any] = {}
-    if not rest:
-        return name, params
-    if "=" not in rest:
-        return name, {"path": rest}
+    if not rest.strip():
+        return name, params, False
+    if not _KEY.match(rest):
+        return name, {"path": rest.strip()}, True
+    raw: dict[str, str] = {}
+    last = ""
     for item in rest.split(","):
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise ValueError(f"spec {spec!r}: expected key=value, got {item!r}")
-        params[key.strip()] = parse_value(value.strip())
-    return name, params
+        match = _KEY.match(item)
+        if match is None:
+            if not item.strip():
+                raise ValueError(f"spec {spec!r}: empty item between commas")
+            raw[last] += "," + item
+            continue
+        last = match.group(1)
+        if last in raw:
+            raise ValueError(f"spec {spec!r}: parameter {last!r} is given twice")
+        raw[last] = item[match.end() :]
+    for key, value in raw.items():
+        params[key] = parse_value(value.strip())
+    return name, params, False
 
 
 class Registry(Generic[T]):
@@ -62,10 +93,12 @@ class Registry(Generic[T]):
 
     Args:
         kind: what the registry holds, used in error messages (``"agent"``, ``"workload"``).
+        plural: the plural of ``kind`` in messages (default ``kind + "s"``).
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, plural: str | None = None) -> None:
         self.kind = kind
+        self.plural = plural or (kind[:-1] + "ies" if kind.endswith("y") else kind + "s")
         self._entries: dict[str, Callable[..., T] | str] = {}
 
     def register(self, name: str, factory: Callable[..., T] | str) -> None:
@@ -88,7 +121,8 @@ class Registry(Generic[T]):
         """The factory registered under ``name``, importing a lazy target on first use."""
         if name not in self._entries:
             raise ValueError(
-                f"unknown {self.kind} {name!r}; known {self.kind}s: {', '.join(self.names())}"
+                f"unknown {self.kind} {name!r}{suggest(name, self.names())} "
+                f"known {self.plural}: {', '.join(self.names())}"
             )
         target = self._entries[name]
         if isinstance(target, str):
@@ -101,14 +135,49 @@ class Registry(Generic[T]):
         """Build the object a spec names: ``factory(**spec_params, **overrides)``.
 
         Raises:
-            ValueError: for an unknown name (listing the known ones) or parameters the
-                factory does not accept.
+            ValueError: for an unknown name (listing the known ones), parameters the factory
+                does not accept (listing those it does, with a suggestion), or a bad value.
         """
-        name, params = parse_spec(spec)
-        params.update(overrides)
+        name, params, bare = _split(spec)
         factory = self.factory(name)
+        if bare and "path" not in inspect.signature(factory).parameters:
+            value = params["path"]
+            raise ValueError(
+                f"{self.kind} {spec!r}: expected key=value after ':', got {value!r} "
+                f"(for example {name}:{value}=VALUE)"
+            )
+        params.update(overrides)
+        check_parameters(f"{self.kind} {spec!r}", factory, params)
         try:
-            inspect.signature(factory).bind(**params)
-        except TypeError as error:
-            raise ValueError(f"{self.kind} {spec!r}: bad parameters ({error})") from error
-        return factory(**params)
+            return factory(**params)
+        except (TypeError, OverflowError, ArithmeticError) as error:
+            raise ValueError(f"{self.kind} {spec!r}: bad parameter value ({error})") from error
+
+
+def check_parameters(owner: str, factory: Callable[..., Any], params: dict[str, Any]) -> None:
+    """Raise ``ValueError`` unless ``factory(**params)`` binds, naming what it accepts.
+
+    Args:
+        owner: what the parameters are for, used in the message (``"agent 'mcsf:x=1'"``).
+        factory: the callable the parameters are for.
+        params: keyword arguments.
+    """
+    signature = inspect.signature(factory)
+    accepted = [
+        p.name
+        for p in signature.parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    if not takes_any:
+        unknown = [key for key in params if key not in accepted]
+        if unknown:
+            listed = ", ".join(accepted) if accepted else "none"
+            raise ValueError(
+                f"{owner}: unknown parameter {unknown[0]!r}{suggest(unknown[0], accepted)} "
+                f"accepted parameters: {listed}"
+            )
+    try:
+        signature.bind(**params)
+    except TypeError as error:
+        raise ValueError(f"{owner}: bad parameters ({error})") from error

@@ -57,8 +57,11 @@ def test_duration_formula_and_units() -> None:
 @pytest.mark.parametrize(
     ("spec", "match"),
     [
-        ("linear:base=0", "base must be > 0, got 0"),
-        ("linear:per_context=-1", "per_context must be >= 0, got -1"),
+        ("linear:base=0", r"base must be in \(0, 1e\+09\], got 0"),
+        ("linear:base=inf", "base must be a finite number"),
+        ("linear:per_context=-1", r"per_context must be in \[0, 1e\+09\], got -1"),
+        ("linear:per_prefill=abc", "per_prefill must be a finite number .* got 'abc'"),
+        ("linear:per_request=true", "per_request must be a finite number .* got True"),
         ("linear:per_token=1", "unknown linear time coefficient"),
         ("linear:preset=h100", "unknown linear time preset 'h100'"),
     ],

@@ -309,11 +309,19 @@ def test_malformed_instances_are_value_errors(kwargs: dict, match: str) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"memory": 1}, "memory must be an integer >= 2 tokens, got 1"),
+        ({"memory": 1}, r"memory must be an integer in \[2, 2147483647\], got 1"),
         ({"memory": 10.5}, "got 10.5"),
+        ({"memory": 10**11}, "got 100000000000"),
+        ({"memory": math.inf}, "memory must be an integer .* got inf"),
+        ({"memory": math.nan}, "memory must be an integer .* got nan"),
+        ({"memory": [7]}, r"memory must be an integer .* got \[7\]"),
+        ({"memory": True}, "memory must be an integer .* got True"),
+        ({"eviction": 7}, "eviction must be a policy name .* got 7"),
+        ({"time_model": 7}, "time_model must be .* got 7"),
+        ({"seed": -1}, "seed must be an integer >= 0, got -1"),
         ({"memory": "paper-gpt5"}, "unknown memory preset 'paper-gpt5'"),
         ({"time_model": "quadratic"}, "quadratic"),
-        ({"seed": 1.5}, "seed must be an integer or None, got 1.5"),
+        ({"seed": 1.5}, "seed must be an integer >= 0, got 1.5"),
     ],
 )
 def test_bad_configs_are_value_errors(kwargs: dict, match: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mcsf_gym.core.checks import MAX_TOKENS, check_integer, check_seed
 from mcsf_gym.core.eviction import EvictionPolicy, make_eviction
 from mcsf_gym.core.time_models import TimeModel, make_time_model
 
@@ -16,8 +17,11 @@ MEMORY_PRESETS: dict[str, int] = {
 def resolve_memory(memory: int | str) -> int:
     """An integer ``M`` from an integer or a preset name such as ``"paper-llama2-70b"``.
 
+    ``M`` must lie in ``[2, MAX_TOKENS]`` (``2**31 - 1`` tokens, far beyond any GPU's KV cache).
+
     Raises:
-        ValueError: for an unknown preset or a memory below 2 tokens.
+        ValueError: for an unknown preset, a non-integer (``inf``, ``nan``, a list, a boolean),
+            or a memory out of range.
     """
     if isinstance(memory, str):
         if memory in MEMORY_PRESETS:
@@ -28,9 +32,7 @@ def resolve_memory(memory: int | str) -> int:
             raise ValueError(
                 f"unknown memory preset {memory!r}; known presets: {', '.join(MEMORY_PRESETS)}"
             ) from None
-    if isinstance(memory, bool) or int(memory) != memory or memory < 2:
-        raise ValueError(f"memory must be an integer >= 2 tokens, got {memory!r}")
-    return int(memory)
+    return check_integer("memory", memory, low=2, high=MAX_TOKENS)
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,7 @@ class SimConfig:
         object.__setattr__(self, "memory", resolve_memory(self.memory))
         object.__setattr__(self, "resolved_time_model", make_time_model(self.time_model))
         object.__setattr__(self, "resolved_eviction", make_eviction(self.eviction))
-        if self.seed is not None and (isinstance(self.seed, bool) or int(self.seed) != self.seed):
-            raise ValueError(f"seed must be an integer or None, got {self.seed!r}")
+        object.__setattr__(self, "seed", check_seed(self.seed))
 
     @property
     def capacity(self) -> int:

@@ -2,47 +2,106 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from mcsf_gym.core.checks import MAX_ARRIVAL, MAX_TOKENS
 
-def _as_integer_array(name: str, values: ArrayLike, minimum: int) -> NDArray[np.int64]:
-    """Convert ``values`` to a read-only int64 array, rejecting NaN, fractions and small values."""
-    array = np.asarray(values, dtype=np.float64)
+
+def _show(value: Any) -> str:
+    """A number as written: integers in full, floats in ``%g`` form."""
+    value = value.item() if isinstance(value, np.generic) else value
+    return f"{value:g}" if isinstance(value, float) else repr(value)
+
+
+def _first(mask: NDArray[np.bool_]) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def _as_array(name: str, values: ArrayLike) -> NDArray[Any]:
+    """``values`` as a one-dimensional array of real numbers, refusing booleans and text."""
+    if isinstance(values, (list, tuple)):
+        for i, value in enumerate(values):
+            if isinstance(value, (bool, np.bool_)):
+                raise ValueError(
+                    f"{name}[{i}] = {value!r} is a boolean, not a number (request {i})"
+                )
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise ValueError(f"{name} is not a one-dimensional array of numbers ({error})") from None
     if array.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
-    bad = ~np.isfinite(array)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name}[{i}] = {array[i]} is not a finite number (request {i})")
-    bad = array != np.round(array)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name}[{i}] = {array[i]} is not an integer (request {i})")
-    bad = array < minimum
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name}[{i}] = {array[i]:g} must be >= {minimum} (request {i})")
+    if array.dtype.kind == "b":
+        raise ValueError(f"{name} holds booleans, not numbers")
+    if array.dtype.kind == "O":
+        for i, value in enumerate(array.tolist()):
+            if not isinstance(value, numbers.Real) or isinstance(value, bool):
+                raise ValueError(f"{name}[{i}] = {value!r} is not a number (request {i})")
+    elif array.dtype.kind not in "iuf":
+        shown = f"{name}[0] = {array[0].item()!r}" if array.size else name
+        raise ValueError(f"{shown} is not a number (an array of dtype {array.dtype})")
+    return array
+
+
+def _as_integer_array(name: str, values: ArrayLike, minimum: int) -> NDArray[np.int64]:
+    """``values`` as a read-only int64 array of exact integers in ``[minimum, MAX_TOKENS]``.
+
+    Integers are compared exactly (no float rounding: ``2**53 + 1`` is refused as too large, not
+    read as ``2**53``); integral floats such as ``3.0`` are accepted.
+    """
+    array = _as_array(name, values)
+    if array.dtype.kind == "O":
+        exact = [value if isinstance(value, numbers.Integral) else float(value) for value in array]
+        for i, value in enumerate(exact):
+            if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+                raise ValueError(f"{name}[{i}] = {value!r} is not an integer (request {i})")
+            if not minimum <= value <= MAX_TOKENS:
+                raise ValueError(
+                    f"{name}[{i}] = {value!r} must be in [{minimum}, {MAX_TOKENS}] (request {i})"
+                )
+        array = np.array([int(value) for value in exact], dtype=np.int64)
+    elif array.dtype.kind == "f":
+        bad = ~np.isfinite(array)
+        if bad.any():
+            i = _first(bad)
+            raise ValueError(f"{name}[{i}] = {array[i]} is not a finite number (request {i})")
+        bad = array != np.round(array)
+        if bad.any():
+            i = _first(bad)
+            raise ValueError(f"{name}[{i}] = {array[i]} is not an integer (request {i})")
+    if array.dtype.kind != "O":
+        bad = (array < minimum) | (array > MAX_TOKENS)
+        if bad.any():
+            i = _first(bad)
+            raise ValueError(
+                f"{name}[{i}] = {_show(array[i])} must be in [{minimum}, {MAX_TOKENS}] "
+                f"(request {i})"
+            )
     result = array.astype(np.int64)
     result.flags.writeable = False
     return result
 
 
 def _as_arrival_array(values: ArrayLike) -> NDArray[np.float64]:
-    array = np.array(values, dtype=np.float64)
-    if array.ndim != 1:
-        raise ValueError(f"arrival must be one-dimensional, got shape {array.shape}")
+    """``values`` as a read-only float64 array of sorted arrivals in ``[0, MAX_ARRIVAL]``."""
+    raw = _as_array("arrival", values)
+    array = np.array(raw.tolist() if raw.dtype.kind == "O" else raw, dtype=np.float64)
     bad = ~np.isfinite(array)
     if bad.any():
-        i = int(np.flatnonzero(bad)[0])
+        i = _first(bad)
         raise ValueError(f"arrival[{i}] = {array[i]} is not a finite number (request {i})")
-    bad = array < 0
+    bad = (array < 0) | (array > MAX_ARRIVAL)
     if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"arrival[{i}] = {array[i]:g} must be >= 0 (request {i})")
+        i = _first(bad)
+        raise ValueError(
+            f"arrival[{i}] = {array[i]:g} must be in [0, {MAX_ARRIVAL:g}] (request {i})"
+        )
     if array.size > 1:
         drops = np.flatnonzero(np.diff(array) < 0)
         if drops.size:
@@ -68,9 +127,13 @@ class Instance:
         prediction: predicted output lengths ``õ_i >= 1``; ``None`` means exact (``õ = o``).
         lower: optional lower bounds ``l_i`` with ``1 <= l_i <= õ_i`` (interval predictors).
 
+    Sizes are exact integers in ``[1, MAX_TOKENS]`` (``2**31 - 1``); arrivals are finite, sorted
+    and in ``[0, MAX_ARRIVAL]`` (``1e9``). Booleans and text are refused, not read as numbers.
+
     Raises:
-        ValueError: naming the field, the request and the value, for NaN, negative, fractional
-            or too small sizes, unsorted or negative arrivals and mismatched lengths.
+        ValueError: naming the field, the request and the value, for NaN, negative, fractional,
+            too small or too large sizes, booleans, unsorted, negative or too late arrivals and
+            mismatched lengths.
 
     Example:
         >>> inst = Instance(arrival=[0, 0], prompt=[2, 2], output=[3, 2])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from mcsf_gym.core.checks import check_real
 from mcsf_gym.core.instance import Instance
 from mcsf_gym.registry import Registry
 
@@ -33,14 +34,14 @@ class UpperPrediction:
     """``õ = ceil(o * U)``, ``U ~ Uniform[1, alpha]``: an over-estimate, ``o <= õ <= alpha o``.
 
     Args:
-        alpha: the largest over-estimation factor, ``>= 1``.
+        alpha: the largest over-estimation factor, in ``[1, 1e6]``.
     """
 
     alpha: float = 2.0
 
     def __post_init__(self) -> None:
-        if not self.alpha >= 1:
-            raise ValueError(f"upper prediction alpha must be >= 1, got {self.alpha}")
+        alpha = check_real("upper prediction alpha", self.alpha, low=1, high=1e6)
+        object.__setattr__(self, "alpha", alpha)
 
     def predict(self, output: IntArray, rng: np.random.Generator) -> tuple[IntArray, None]:
         """Draw over-estimates."""
@@ -53,14 +54,15 @@ class NoisyPrediction:
     """``õ = max(1, round(o * (1 + eps U)))``, ``U ~ Uniform[-1, 1]`` (the paper used 0.2/0.5/0.8).
 
     Args:
-        eps: relative noise level, ``>= 0``.
+        eps: relative noise level, in ``[0, 1e6]``.
     """
 
     eps: float = 0.5
 
     def __post_init__(self) -> None:
-        if not self.eps >= 0:
-            raise ValueError(f"noisy prediction eps must be >= 0, got {self.eps}")
+        object.__setattr__(
+            self, "eps", check_real("noisy prediction eps", self.eps, low=0, high=1e6)
+        )
 
     def predict(self, output: IntArray, rng: np.random.Generator) -> tuple[IntArray, None]:
         """Draw noisy predictions."""
@@ -81,8 +83,8 @@ class IntervalPrediction:
     eps: float = 0.5
 
     def __post_init__(self) -> None:
-        if not 0 <= self.eps <= 1:
-            raise ValueError(f"interval prediction eps must be in [0, 1], got {self.eps}")
+        eps = check_real("interval prediction eps", self.eps, low=0, high=1)
+        object.__setattr__(self, "eps", eps)
 
     def predict(self, output: IntArray, rng: np.random.Generator) -> tuple[IntArray, IntArray]:
         """Draw intervals; returns ``(upper, lower)``."""
@@ -103,9 +105,18 @@ PREDICTORS.register("interval", IntervalPrediction)
 
 
 def make_predictor(spec: str | Predictor) -> Predictor:
-    """A prediction model from a spec like ``"noisy:eps=0.5"``, or the model itself."""
+    """A prediction model from a spec like ``"noisy:eps=0.5"``, or the model itself.
+
+    Raises:
+        ValueError: for an unknown name, a bad parameter, or an object without ``predict``.
+    """
     if isinstance(spec, str):
         return PREDICTORS.make(spec)
+    if not callable(getattr(spec, "predict", None)):
+        raise ValueError(
+            f"prediction must be a model name ({', '.join(PREDICTORS.names())}) or a model "
+            f"object, got {spec!r}"
+        )
     return spec
 
 

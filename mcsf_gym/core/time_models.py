@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mcsf_gym.core.checks import check_real
 from mcsf_gym.registry import Registry
 
 
@@ -48,11 +49,14 @@ class LinearTime:
 
     def __post_init__(self) -> None:
         for field_name in ("base", "per_request", "per_context", "per_prefill"):
-            value = getattr(self, field_name)
-            if not value >= 0:
-                raise ValueError(f"LinearTime.{field_name} must be >= 0, got {value}")
-        if self.base <= 0:
-            raise ValueError(f"LinearTime.base must be > 0, got {self.base}")
+            value = check_real(
+                f"linear time {field_name}",
+                getattr(self, field_name),
+                low=0,
+                high=1e9,
+                low_open=field_name == "base",
+            )
+            object.__setattr__(self, field_name, value)
 
     def duration(self, batch: int, decoded: int, prefill: int) -> float:
         """Length of one round in seconds."""
@@ -91,7 +95,7 @@ def _linear(preset: str = "llama2-70b-a100", **coefficients: float) -> LinearTim
     unknown = set(coefficients) - set(values)
     if unknown:
         raise ValueError(f"unknown linear time coefficient(s) {sorted(unknown)}")
-    values.update({key: float(value) for key, value in coefficients.items()})
+    values.update(coefficients)
     return LinearTime(**values)
 
 
@@ -101,7 +105,16 @@ TIME_MODELS.register("linear", _linear)
 
 
 def make_time_model(spec: str | TimeModel) -> TimeModel:
-    """A time model from a spec (``"unit"``, ``"linear"``, ``"linear:base=40"``) or as given."""
+    """A time model from a spec (``"unit"``, ``"linear"``, ``"linear:base=40"``) or as given.
+
+    Raises:
+        ValueError: for an unknown name, a bad coefficient, or an object that is neither.
+    """
     if isinstance(spec, (UnitTime, LinearTime)):
         return spec
+    if not isinstance(spec, str):
+        raise ValueError(
+            f"time_model must be {' or '.join(map(repr, TIME_MODELS.names()))} (with optional "
+            f"parameters) or a time model object, got {spec!r}"
+        )
     return TIME_MODELS.make(spec)
