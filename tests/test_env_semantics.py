@@ -31,7 +31,8 @@ def test_worked_example_memory_seven_by_hand():
     obs, _ = env.reset(seed=0)
     base = env.unwrapped
     assert base.boundary.window() == [1, 0]  # B (prediction 2) before A (prediction 3)
-    assert base.action_masks().tolist() == [True, True, True]  # nothing runs: both allowed
+    # nothing runs: both allowed; "advance" would idle the worker, so it is masked
+    assert base.action_masks().tolist() == [True, True, False]
     assert obs[8 + 4] == 1 and obs[8 + 6 + 4] == 1  # both pass the look-ahead check alone
 
     assert step(env, 0)[:2] == (0.0, False)  # admit B: pending, no time passes
@@ -72,7 +73,7 @@ def test_worked_example_memory_ten_one_advance_runs_three_rounds():
 def test_idle_waits_accrue_latency_and_gaps_do_not():
     # A (s=1, o=1) at t=0; B (s=1, o=1) at t=5.
     instance = Instance(arrival=[0, 5], prompt=[1, 1], output=[1, 1])
-    env = gym.make(ADMIT, workload=instance, memory=10, window=2)
+    env = gym.make(ADMIT, workload=instance, memory=10, window=2, allow_idle=True)
     env.reset(seed=0)
     reward, _, _, info = step(env, 2)  # advance with nothing running: idle one round
     assert (reward, info["rounds"], info["time"]) == (-1.0, 0, 1.0)
@@ -89,7 +90,9 @@ def test_idle_waits_accrue_latency_and_gaps_do_not():
 def test_time_features_count_base_rounds(time_model):
     # A (s=1, o=1) at t=0; B (s=1, o=1) at t=5 (seconds under linear).
     instance = Instance(arrival=[0, 5], prompt=[1, 1], output=[1, 1])
-    env = gym.make(ADMIT, workload=instance, memory=10, window=2, time_model=time_model)
+    env = gym.make(
+        ADMIT, workload=instance, memory=10, window=2, time_model=time_model, allow_idle=True
+    )
     obs, _ = env.reset(seed=0)
     assert obs[6] == 0 and obs[7] == 0  # nothing has happened yet
     obs, *_ = env.step(2)  # idle for one empty round: one base round
@@ -310,7 +313,8 @@ def test_masks_and_window_match_oracles(masking, order):
             assert boundary.window() == waiting[:5]
             free_start = not pending and view.n_running == 0
             mask = env.action_masks()
-            assert mask[-1] and len(mask) == 6
+            # work-conserving: "advance" is masked exactly while it would idle the worker
+            assert mask[-1] == (not (free_start and waiting)) and len(mask) == 6
             for slot in range(5):
                 if slot >= len(waiting):
                     assert not mask[slot]

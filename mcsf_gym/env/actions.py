@@ -41,6 +41,8 @@ ADMITTED = Decision(advance=False, invalid=False)
 ADVANCE = Decision(advance=True, invalid=False)
 #: The action was not allowed: treated as "advance".
 INVALID = Decision(advance=True, invalid=True)
+#: The action was not allowed and "advance" would idle the worker: slot 0 was admitted.
+INVALID_ADMITTED = Decision(advance=False, invalid=True)
 
 
 class ActionType(ABC):
@@ -76,6 +78,9 @@ class AdmitAction(ActionType):
     Admitting makes the request *pending*: it runs in the coming round, which starts when the
     agent takes action ``K`` ("advance"). An action whose slot is empty or not allowed by the
     mask (and any integer outside ``0..K``) is treated as "advance" and flagged invalid.
+    Work-conserving (``allow_idle=False``, :meth:`Boundary.must_admit`): while closing
+    admission would idle the worker, "advance" is masked, and "advance" or an invalid action
+    admits slot 0 instead (MC-SF's choice; flagged invalid).
     """
 
     def space(self) -> spaces.Discrete:
@@ -87,7 +92,7 @@ class AdmitAction(ActionType):
         valid = boundary.slot_valid()
         mask = np.zeros(self.window + 1, dtype=np.bool_)
         mask[: len(valid)] = valid
-        mask[self.window] = True
+        mask[self.window] = not boundary.must_admit()
         return mask
 
     def apply(self, action: Any, boundary: Boundary) -> Decision:
@@ -102,6 +107,9 @@ class AdmitAction(ActionType):
         if 0 <= slot < len(valid) and valid[slot]:
             boundary.admit(boundary.window()[slot])
             return ADMITTED
+        if boundary.must_admit():
+            boundary.admit(boundary.window()[0])
+            return INVALID_ADMITTED
         return ADVANCE if slot == self.window else INVALID
 
 
@@ -112,6 +120,9 @@ class PriorityAction(ActionType):
     score order (ties by slot) and admitted while the masking rule allows the next one; the
     first that is not allowed stops admission (MC-SF's rule). Then the round runs. With
     ``masking="none"`` exactly the non-negative slots are admitted, in score order.
+    Work-conserving (``allow_idle=False``): while nothing runs and nothing is chosen, a step
+    that would admit nothing admits the best-scored slot (the first of the ties; slot 0 if
+    every score is NaN).
     """
 
     def space(self) -> spaces.Box:
@@ -138,6 +149,9 @@ class PriorityAction(ActionType):
             if not boundary.is_valid(request):
                 break
             boundary.admit(request)
+        if boundary.must_admit():
+            best = np.nan_to_num(occupied, nan=-np.inf)
+            boundary.admit(window[int(np.argmax(best))])
         return ADVANCE
 
 

@@ -33,12 +33,22 @@ class Boundary:
         masking: ``"lookahead"`` (MC-SF's check with ``alpha``), ``"next-round"`` (the coming
             round fits in ``M``) or ``"none"`` (any waiting request).
         alpha: memory protection of the look-ahead check, in ``[0, 1)``.
+        allow_idle: whether admission may close with nothing running and nothing pending while
+            requests wait (the worker then idles); ``False`` (work-conserving) forbids it.
     """
 
     def __init__(
-        self, view: StateView, window: int, order: str, masking: str, alpha: float
+        self,
+        view: StateView,
+        window: int,
+        order: str,
+        masking: str,
+        alpha: float,
+        *,
+        allow_idle: bool = False,
     ) -> None:
         self.view = view
+        self.allow_idle = allow_idle
         #: The number of window slots ``K``.
         self.size = window
         self.order_by_prediction = order == "prediction"
@@ -77,6 +87,19 @@ class Boundary:
     def n_waiting(self) -> int:
         """Waiting requests not chosen for the coming round."""
         return len(self._queue)
+
+    def must_admit(self) -> bool:
+        """Whether closing admission now would idle the worker while a request waits.
+
+        True when idling is not allowed (``allow_idle=False``), nothing runs, nothing is
+        pending and a request waits: then some request must be admitted first.
+        """
+        return (
+            not self.allow_idle
+            and not self.pending
+            and not self.view.n_running
+            and bool(self._queue)
+        )
 
     def window(self) -> list[int]:
         """Ids of the requests in the window, slot by slot (at most ``window`` of them)."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import math
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
 from typing import Any
+
+import numpy as np
 
 from mcsf_gym.core.config import resolve_memory
 from mcsf_gym.core.eviction import EvictionPolicy, make_eviction
@@ -37,6 +41,11 @@ RENDER_MODES = ("ansi", "rgb_array")
 AUTO_STEPS_FACTOR = 10
 AUTO_STEPS_MIN = 100
 
+#: The largest ``window``: an observation holds ``6 window`` slot features, and a window far
+#: beyond the queue lengths of the built-in workloads only makes resets slow (``window=10**7``
+#: would take minutes per reset). 1024 slots are 6,168 features by default.
+MAX_WINDOW = 1024
+
 
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
@@ -44,6 +53,29 @@ def _positive_int(name: str, value: Any) -> int:
     if value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def check_keywords(given: Iterable[str], known: Iterable[str], what: str) -> None:
+    """Refuse keywords that are not in ``known``, with a "did you mean" for each.
+
+    Args:
+        given: the keywords passed.
+        known: the keywords accepted.
+        what: what takes them, for the message (e.g. ``"environment keyword"``).
+
+    Raises:
+        ValueError: one line naming each unknown keyword, the closest known one, and the
+            known keywords.
+    """
+    known = sorted(known)
+    unknown = sorted(set(given) - set(known))
+    if not unknown:
+        return
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1)
+        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise ValueError(f"unknown {what}(s) {', '.join(parts)}; known: {', '.join(known)}")
 
 
 def _choice(name: str, value: Any, choices: tuple[str | None, ...]) -> None:
@@ -75,6 +107,18 @@ class EnvConfig:
     max_steps: int | str | None = "auto"
     reward_scale: float = 1.0
     render_mode: str | None = None
+    allow_idle: bool = False
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> EnvConfig:
+        """Build from ``gym.make`` keyword arguments, refusing unknown ones (with a suggestion).
+
+        Raises:
+            ValueError: for an unknown keyword (e.g. ``windw``: "did you mean 'window'?") or a
+                bad value.
+        """
+        check_keywords(kwargs, ENV_KEYWORDS, "environment keyword")
+        return cls(**kwargs)
 
     def __post_init__(self) -> None:
         if self.workload is None:
@@ -87,6 +131,8 @@ class EnvConfig:
             make_predictor(self.prediction)
         make_eviction(self.eviction)
         object.__setattr__(self, "window", _positive_int("window", self.window))
+        if self.window > MAX_WINDOW:
+            raise ValueError(f"window must be at most {MAX_WINDOW}, got {self.window!r}")
         _choice("order", self.order, ORDERS)
         _choice("masking", self.masking, MASKINGS)
         alpha = self.alpha
@@ -114,6 +160,9 @@ class EnvConfig:
             raise ValueError(f"reward_scale must be a finite number > 0, got {scale!r}")
         object.__setattr__(self, "reward_scale", float(scale))
         _choice("render_mode", self.render_mode, (None, *RENDER_MODES))
+        if not isinstance(self.allow_idle, (bool, np.bool_)):
+            raise ValueError(f"allow_idle must be True or False, got {self.allow_idle!r}")
+        object.__setattr__(self, "allow_idle", bool(self.allow_idle))
 
     def step_limit(self, instance: Instance) -> int | None:
         """The step after which an episode on ``instance`` is truncated (``None``: never)."""
@@ -139,5 +188,11 @@ class EnvConfig:
         return OBSERVATIONS.make(self.observation, window=self.window)
 
     def make_boundary(self, view: StateView) -> Boundary:
-        """A :class:`Boundary` with these window, order, masking and alpha, opened on ``view``."""
-        return Boundary(view, self.window, self.order, self.masking, self.alpha)
+        """A :class:`Boundary` with these settings (window, order, masking, alpha, idling)."""
+        return Boundary(
+            view, self.window, self.order, self.masking, self.alpha, allow_idle=self.allow_idle
+        )
+
+
+#: The keyword arguments of the environment (``gym.make(env_id, **kwargs)``).
+ENV_KEYWORDS: tuple[str, ...] = tuple(field.name for field in fields(EnvConfig))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar, SupportsFloat
 
 import gymnasium as gym
@@ -15,7 +16,13 @@ from mcsf_gym.core.predictions import Predictor
 from mcsf_gym.core.time_models import TimeModel
 from mcsf_gym.env.actions import ActionType
 from mcsf_gym.env.boundary import Boundary
-from mcsf_gym.env.config import DEFAULT_WORKLOAD, RENDER_MODES, EnvConfig
+from mcsf_gym.env.config import (
+    DEFAULT_WORKLOAD,
+    ENV_KEYWORDS,
+    RENDER_MODES,
+    EnvConfig,
+    check_keywords,
+)
 from mcsf_gym.env.observations import ObservationType
 from mcsf_gym.env.rendering import render_ansi, render_rgb
 from mcsf_gym.env.scenarios import ScenarioSource, resolve_workload
@@ -34,7 +41,7 @@ class KVCacheSchedulingEnv(gym.Env):
     size and a *prediction* of its output length, never the true length; a request that
     outlives its prediction can overflow memory, and the engine then evicts running
     requests (they restart from scratch). The goal is the smallest total end-to-end latency
-    ``TEL = sum_i (c_i - a_i)``. The rules are those of ``shared/spec/MODEL.md``, applied
+    ``TEL = sum_i (c_i - a_i)``. The rules are those of ``docs/model.md``, applied
     by the simulator core (:class:`~mcsf_gym.core.engine.Engine`); the environment adds
     observations, actions, masks and rewards, never rules. MC-SF, the paper's algorithm,
     is the reference policy: in admit mode (default ``order`` and ``masking``) it is "take
@@ -65,8 +72,16 @@ class KVCacheSchedulingEnv(gym.Env):
     - ``"none"``: always.
 
     When nothing runs and nothing is pending every waiting request is allowed (each fits in
-    ``M`` alone; MC-SF does the same). "Advance" is always allowed; with nothing running or
-    pending it makes the worker idle until the next arrival or for one empty round.
+    ``M`` alone; MC-SF does the same).
+
+    The environment is *work-conserving* by default (``allow_idle=False``): while nothing runs,
+    nothing is pending and a request waits, "advance" is masked, and "advance" or an invalid
+    action admits slot 0 instead (flagged invalid). An idle worker gains nothing by waiting
+    and every reference agent admits then; without this rule an untrained policy that presses
+    "advance" makes the worker idle one empty round per step, and off-the-shelf algorithms
+    learn to do just that. With ``allow_idle=True`` "advance" is always allowed and, with
+    nothing running or pending, makes the worker idle until the next arrival or for one empty
+    round (deliberate waiting, e.g. to batch with requests about to arrive).
 
     ``action="priority"`` (``mcsf_gym/KVCacheSchedulingPriority-v0``): ``Box(-1, 1, (K,))``,
     one score per slot, one round per step, so at most ``K`` admissions per round. Slots
@@ -74,7 +89,14 @@ class KVCacheSchedulingEnv(gym.Env):
     (ties by slot) while the masking rule allows the next one (the first refusal stops
     admission), then the round runs. Scores outside ``[-1, 1]`` are accepted as they are; an
     array of the wrong shape raises ``ValueError``. ``action_masks()`` gives ``K`` booleans:
-    which slots the masking rule would allow as the first admission.
+    which slots the masking rule would allow as the first admission. Work-conserving
+    (default): a step that would admit nothing while the worker idles admits the best-scored
+    slot.
+
+    Every ``info`` (of ``reset`` and ``step``) holds ``"action_mask"``: the same booleans as
+    ``action_masks()`` for the new state. :class:`~mcsf_gym.env.wrappers.ActionMaskObservation`
+    wraps the environment into a ``Dict`` observation ``{"observation", "action_mask"}``
+    for libraries that read masks from the observation (RLlib, TorchRL, Tianshou).
 
     The window order (``order``): ``"prediction"`` (default): predicted output length
     ascending, ties by arrival, then id (MC-SF's order); ``"arrival"``: first come, first
@@ -153,7 +175,9 @@ class KVCacheSchedulingEnv(gym.Env):
     ``"next-round"`` and ``clear-all`` eviction, a random policy evicts everything again and
     again and would not finish for a very long time (hundreds of thousands of steps on the
     default workload); the limit cuts such episodes off after about 10,000 steps. An
-    integer sets a fixed limit, ``None`` none. The last
+    integer sets a fixed limit, ``None`` none. A truncation is never silent: the last
+    ``info`` holds ``"truncation"`` (``{"step_limit", "unfinished", "time"}``), and the first
+    truncation of an environment warns (``UserWarning``). The last
     ``info`` of a terminated episode holds ``"result"`` (the
     :class:`~mcsf_gym.core.result.SimulationResult`) and ``"metrics"`` (its metrics dict).
     Every ``info`` holds ``"latency"`` (accrued in the step), ``"rounds"`` (run in the
@@ -196,13 +220,18 @@ class KVCacheSchedulingEnv(gym.Env):
     | `reward_scale` | `1.0`            | rewards are ``-latency / reward_scale``              |
     | `render_mode`  | `None`           | ``"ansi"`` (text) or ``"rgb_array"`` (a chart of     |
     |                |                  | memory use and queue length over the episode)        |
+    | `allow_idle`   | `False`          | let "advance" idle the worker while requests wait    |
+    |                |                  | (see Action Space); default: work-conserving         |
 
-    A bad value raises ``ValueError`` naming the parameter and the value.
+    A bad value raises ``ValueError`` naming the parameter and the value; an unknown keyword
+    (``windw=4``) raises ``ValueError`` listing the known ones, with a "did you mean".
+    ``window`` is at most :data:`~mcsf_gym.env.config.MAX_WINDOW` (1024).
 
     ## Version History
 
     * v0: initial version (``Box`` observations of ``8 + 6 K + 2 B`` features, admit and
-      priority modes, look-ahead masks).
+      priority modes, look-ahead masks); work-conserving by default (``allow_idle``),
+      ``info["action_mask"]`` and ``info["truncation"]``.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": list(RENDER_MODES), "render_fps": 4}
@@ -224,7 +253,10 @@ class KVCacheSchedulingEnv(gym.Env):
         max_steps: int | str | None = "auto",
         reward_scale: float = 1.0,
         render_mode: str | None = None,
+        allow_idle: bool = False,
+        **unknown: Any,
     ) -> None:
+        check_keywords(unknown, ENV_KEYWORDS, "environment keyword")
         self.config = EnvConfig(
             workload=workload,
             memory=memory,
@@ -240,6 +272,7 @@ class KVCacheSchedulingEnv(gym.Env):
             max_steps=max_steps,
             reward_scale=reward_scale,
             render_mode=render_mode,
+            allow_idle=allow_idle,
         )
         config = self.config
         self.render_mode = render_mode
@@ -258,6 +291,7 @@ class KVCacheSchedulingEnv(gym.Env):
         self._history: list[Snapshot] | None = None
         self._steps = 0
         self._invalid = 0
+        self._warned_truncation = False
         #: The step count at which the current episode is truncated (``None``: never).
         self.step_limit: int | None = None
 
@@ -295,6 +329,7 @@ class KVCacheSchedulingEnv(gym.Env):
             "invalid_action": False,
             "invalid_actions": 0,
             "time": self.boundary.view.time,
+            "action_mask": self.action_type.masks(self.boundary),
         }
         return self.observation_type.observe(self.boundary), info
 
@@ -325,13 +360,35 @@ class KVCacheSchedulingEnv(gym.Env):
             "invalid_action": decision.invalid,
             "invalid_actions": self._invalid,
             "time": boundary.view.time,
+            "action_mask": self.action_type.masks(boundary),
         }
         if terminated:
             result = engine.result()
             info["result"] = result
             info["metrics"] = result.metrics
+        elif truncated:
+            info["truncation"] = self._truncation(limit)  # type: ignore[arg-type]
         reward = -latency / self.config.reward_scale
         return self.observation_type.observe(boundary), reward, terminated, truncated, info
+
+    def _truncation(self, limit: int) -> dict[str, Any]:
+        """The ``info["truncation"]`` entry, warning on the environment's first truncation."""
+        view = self.engine.view  # type: ignore[union-attr]
+        entry = {
+            "step_limit": limit,
+            "unfinished": int(view.prompt.size - view.n_finished),
+            "time": view.time,
+        }
+        if not self._warned_truncation:
+            self._warned_truncation = True
+            warnings.warn(
+                f"episode truncated after {limit} steps with {entry['unfinished']} of "
+                f"{view.prompt.size} requests unfinished (no metrics); a policy that keeps "
+                "idling or evicting does not finish: see max_steps and allow_idle "
+                "(warned once per environment; info['truncation'] marks every truncation)",
+                stacklevel=3,
+            )
+        return entry
 
     def render(self) -> str | NDArray[np.uint8] | None:
         """Text (``"ansi"``) or an RGB chart (``"rgb_array"``) of the current state."""

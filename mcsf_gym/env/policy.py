@@ -11,11 +11,12 @@ The bridge for trained models (``agents.learned``)::
 - ``env_kwargs``: the keyword arguments given to ``gym.make`` when the policy was trained
   (``window``, ``order``, ``masking``, ``alpha``, ``action``, ``observation``, and any of
   ``workload``, ``memory``, ``time_model``, ``prediction``, ``eviction``, ``max_steps``,
-  ``reward_scale``, ``render_mode``). All are validated like ``gym.make`` does; the first six
-  shape the observations and actions. The others describe the training episodes and are
-  ignored here (``simulate``'s arguments set the instance, memory and time model), except
-  ``eviction``, which becomes :attr:`PolicyScheduler.default_eviction` (what
-  ``agents.run_agent`` uses unless told otherwise). ``env_id`` (optional) adds the keyword
+  ``reward_scale``, ``render_mode``, ``allow_idle``). All are validated like ``gym.make``
+  does; the first six and ``allow_idle`` shape the observations and actions. The others
+  describe the training episodes and are ignored here (``simulate``'s arguments set the
+  instance, memory and time model), except ``eviction``, which becomes
+  :attr:`PolicyScheduler.default_eviction` (what ``agents.run_agent`` uses unless told
+  otherwise). ``env_id`` (optional) adds the keyword
   arguments the id fixes (``action="priority"`` for ``mcsf_gym/KVCacheSchedulingPriority-v0``);
   ``env_kwargs`` wins where both set one, as in ``gym.make``.
 - ``policy_fn(observation, action_mask) -> action``: ``observation`` is exactly what the
@@ -40,7 +41,6 @@ scenario, and ``simulate`` gives the episode's result (see ``tests/test_env_poli
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -56,8 +56,6 @@ from mcsf_gym.env.registration import ENV_IDS
 #: ``policy_fn(observation, action_mask) -> action`` (see the module docstring).
 PolicyFn = Callable[[Any, np.ndarray], Any]
 
-_FIELDS = tuple(field.name for field in dataclasses.fields(EnvConfig))
-
 
 def env_config(env_kwargs: Mapping[str, Any] | None = None, env_id: str | None = None) -> EnvConfig:
     """The validated settings ``gym.make(env_id, **env_kwargs)`` would build the environment with.
@@ -71,10 +69,7 @@ def env_config(env_kwargs: Mapping[str, Any] | None = None, env_id: str | None =
             raise ValueError(f"env_id must be one of {sorted(ENV_IDS)}, got {env_id!r}")
         kwargs.update(ENV_IDS[env_id])
     kwargs.update(env_kwargs or {})
-    unknown = sorted(set(kwargs) - set(_FIELDS))
-    if unknown:
-        raise ValueError(f"unknown env_kwargs {unknown}; known: {sorted(_FIELDS)}")
-    return EnvConfig(**kwargs)
+    return EnvConfig.from_kwargs(kwargs)
 
 
 def _shape_hint(expected: tuple[int, ...], config: EnvConfig) -> str:
