@@ -166,7 +166,7 @@ def check_config(config: CompareConfig) -> None:
         try:
             workloads.append(make_workload(config.workload, **dict(overrides)))
         except ValueError as error:
-            if overrides and "unexpected keyword argument 'rate'" in str(error):
+            if overrides and "unknown parameter 'rate'" in str(error):
                 raise ValueError(
                     f"workload {config.workload!r} has no 'rate' parameter, so --rates cannot "
                     "sweep it (poisson, lmsys, heavy-tail, paper-model2 and trace take one)"

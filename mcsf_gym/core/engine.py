@@ -86,7 +86,9 @@ class Engine:
             status=np.zeros(n, dtype=np.int8),
             start_round=np.full(n, -1, dtype=np.int64),
             predicted_length=np.array(self._clipped_prediction, dtype=np.int64),
-            profile=MemoryProfile(memory),
+            # The longest run the look-ahead can assume: a clipped prediction, or the true
+            # length once a request outlives it (so the profile does not scale with M).
+            profile=MemoryProfile(max(max(self._clipped_prediction), max(self._output))),
             idle_duration=self._time_model.idle_duration,
         )
         self.view = StateView(self.state)
@@ -116,6 +118,11 @@ class Engine:
     def has_future_arrivals(self) -> bool:
         """Whether some request has not arrived yet (engine-side knowledge, not in the view)."""
         return self.state.n_arrived < self.instance.n
+
+    @property
+    def evictions_per_request(self) -> np.ndarray:
+        """How many times each request has been evicted so far (a read-only copy)."""
+        return self._evicted.copy()
 
     @property
     def n_present(self) -> int:
