@@ -24,8 +24,11 @@ def random_small(rng: np.random.Generator, n_max: int = 9) -> tuple[Instance, in
     return Instance(arrival, prompt, output), memory
 
 
-def check_against_oracle(inst: Instance, memory: int) -> None:
-    """Both backends find and prove the oracle's optimum; no bound exceeds it."""
+def check_against_oracle(inst: Instance, memory: int, time_limit: float = 20) -> dict[str, bool]:
+    """No bound above the oracle's optimum, no value below it, no wrong proof.
+
+    Returns, per backend, whether it proved the optimum within ``time_limit``.
+    """
     exact = exact_optimum(inst, memory)
     replay = simulate(inst, Replay(exact.start), memory=memory, time_model="unit")
     assert replay.total_latency == exact.value and replay.metrics["evictions"] == 0
@@ -34,10 +37,13 @@ def check_against_oracle(inst: Instance, memory: int) -> None:
         bound = hindsight_lower_bound(inst, memory, method=method, time_limit=10)
         assert bound.bound <= exact.value, (method, bound.parts)
         assert max(bound.parts.values()) <= exact.value + 1e-6, (method, bound.parts)
+    proven = {}
     for solver in ("highs", "cpsat"):
-        opt = hindsight_optimum(inst, memory, time_limit=20, solver=solver)
-        assert opt.lp_bound <= opt.bound <= exact.value <= opt.value, solver
-        assert opt.proven_optimal and opt.value == exact.value, (solver, opt, opt.stats)
+        opt = hindsight_optimum(inst, memory, time_limit=time_limit, solver=solver)
+        assert opt.lp_bound <= opt.bound <= exact.value <= opt.value, (solver, opt)
+        assert opt.verified and opt.proven_optimal == (opt.value == opt.bound)
+        proven[solver] = opt.proven_optimal
+    return proven
 
 
 @settings(max_examples=60, deadline=None)
@@ -71,12 +77,18 @@ def test_oracle_gives_up_when_told() -> None:
 def test_solvers_and_bounds_against_the_oracle() -> None:
     rng = np.random.default_rng(140)
     for _ in range(8):
-        check_against_oracle(*random_small(rng, n_max=7))
+        assert check_against_oracle(*random_small(rng, n_max=7)) == {"highs": True, "cpsat": True}
 
 
 @pytest.mark.slow
 def test_solvers_and_bounds_against_the_oracle_sweep() -> None:
-    # 300 instances, 3 to 10 requests; run once on 2026-12-01: see docs/hindsight.md.
+    # 300 instances, 3 to 10 requests, 10 s per solve. Measured once (docs/hindsight.md):
+    # no wrong bound or proof; the counts of proofs are printed and stated there.
     rng = np.random.default_rng(20261201)
-    for _ in range(300):
-        check_against_oracle(*random_small(rng, n_max=10))
+    proofs = {"highs": 0, "cpsat": 0}
+    runs = 300
+    for _ in range(runs):
+        for solver, proven in check_against_oracle(*random_small(rng, n_max=10), 10).items():
+            proofs[solver] += proven
+    print(f"proven optimal within 10 s, of {runs}: {proofs}")
+    assert min(proofs.values()) >= 0.9 * runs
