@@ -27,6 +27,7 @@ from evaluation.io import (
     write_latencies,
     write_rows,
 )
+from evaluation.outputs import check_output_dir, check_output_file, folder_lock
 
 #: Defaults of ``compare``, applied unless an option or a ``--config`` file says otherwise.
 COMPARE_DEFAULTS: dict[str, Any] = {
@@ -304,6 +305,7 @@ def run_compare(args: argparse.Namespace) -> int:
     config = _compare_config(args)
     if args.config is not None:
         _warn_version(args.config)
+    out: Path = check_output_dir(args.out)
     result = compare(
         config,
         backend=args.backend,
@@ -311,22 +313,22 @@ def run_compare(args: argparse.Namespace) -> int:
         address=args.address,
         progress=not args.no_progress,
     )
-    out: Path = args.out
-    rows_path = write_rows(result.rows, out / "rows", args.format)
-    write_latencies(result.latencies, out / LATENCIES_NPZ)
-    write_rows(result.summary, out / "summary", "csv")
-    write_json(
-        {
-            "command": "compare",
-            "config": config.to_dict(),
-            "rows_file": rows_path.name,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "environment": environment(),
-            "repeat": f"mcsf-eval compare --config {out / SUMMARY_JSON}",
-            "summary": result.summary,
-        },
-        out / SUMMARY_JSON,
-    )
+    with folder_lock(out):
+        rows_path = write_rows(result.rows, out / "rows", args.format)
+        write_latencies(result.latencies, out / LATENCIES_NPZ)
+        write_rows(result.summary, out / "summary", "csv")
+        write_json(
+            {
+                "command": "compare",
+                "config": config.to_dict(),
+                "rows_file": rows_path.name,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "environment": environment(),
+                "repeat": f"mcsf-eval compare --config {out / SUMMARY_JSON}",
+                "summary": result.summary,
+            },
+            out / SUMMARY_JSON,
+        )
     print(summary_table(result.summary, config.baseline, config.confidence))
     print(
         f"\nwrote {rows_path}, {out / 'summary.csv'}, {out / LATENCIES_NPZ}, {out / SUMMARY_JSON}"
@@ -467,6 +469,7 @@ def run_ratio(args: argparse.Namespace) -> int:
     if args.config is not None:
         _warn_version(args.config)
     check_ratio_config(config)
+    out: Path = check_output_dir(args.out)
     rows, summary = ratio_sweep(
         config,
         backend=args.backend,
@@ -474,22 +477,22 @@ def run_ratio(args: argparse.Namespace) -> int:
         address=args.address,
         progress=not args.no_progress,
     )
-    out: Path = args.out
-    rows_path = write_rows(rows, out / "rows", args.format)
-    write_rows(summary, out / "summary", "csv")
-    write_json(
-        {
-            "command": "ratio",
-            "config": config.to_dict(),
-            "rows_file": rows_path.name,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "environment": environment(),
-            "repeat": f"mcsf-eval ratio --config {out / SUMMARY_JSON}",
-            "summary": summary,
-            "paper": PAPER_TABLE,
-        },
-        out / SUMMARY_JSON,
-    )
+    with folder_lock(out):
+        rows_path = write_rows(rows, out / "rows", args.format)
+        write_rows(summary, out / "summary", "csv")
+        write_json(
+            {
+                "command": "ratio",
+                "config": config.to_dict(),
+                "rows_file": rows_path.name,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "environment": environment(),
+                "repeat": f"mcsf-eval ratio --config {out / SUMMARY_JSON}",
+                "summary": summary,
+                "paper": PAPER_TABLE,
+            },
+            out / SUMMARY_JSON,
+        )
     columns = [
         "workload", "agent", "instances", "proven_optimal", "unsolved", "replay_exact",
         "average", "best", "worst", "worst_upper", "equals_optimum", "median_solve_time_s",
@@ -572,6 +575,11 @@ def run_plot(args: argparse.Namespace) -> int:
     """The ``plot`` subcommand."""
     from evaluation import plots
 
+    if args.out is not None:
+        if args.kind == "all":
+            check_output_dir(args.out)
+        else:
+            check_output_file(args.out)
     if args.kind == "timeline":
         path = plots.timeline_figure(
             args.out or (args.results or Path(".")) / "timeline.png",
@@ -627,7 +635,7 @@ def run_report(args: argparse.Namespace) -> int:
     """The ``report`` subcommand."""
     from evaluation.report import write_report
 
-    path = write_report(args.results, args.out)
+    path = write_report(args.results, check_output_file(args.out))
     print(f"wrote {path}")
     return 0
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import mcsf_gym
+from evaluation.outputs import atomic_path, atomic_write
 
 FORMATS = ("csv", "parquet")
 #: File names inside a results folder.
@@ -55,9 +56,10 @@ def write_rows(rows: Sequence[dict[str, Any]], path: Path, fmt: str = "csv") -> 
             raise ImportError(
                 "Parquet output needs pandas and pyarrow: pip install pandas pyarrow"
             ) from error
-        pd.DataFrame(list(rows), columns=columns).to_parquet(path, index=False)
+        with atomic_path(path) as temporary:
+            pd.DataFrame(list(rows), columns=columns).to_parquet(temporary, index=False)
         return path
-    with path.open("w", newline="") as handle:
+    with atomic_write(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         for row in rows:
@@ -81,7 +83,8 @@ def write_json(payload: dict[str, Any], path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     document = _clean({"mcsf_gym_version": mcsf_gym.__version__, **payload})
-    path.write_text(json.dumps(document, indent=2, default=str, allow_nan=False) + "\n")
+    with atomic_write(path) as handle:
+        handle.write(json.dumps(document, indent=2, default=str, allow_nan=False) + "\n")
     return path
 
 
@@ -161,7 +164,8 @@ def write_latencies(latencies: dict[str, Any], path: Path) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **latencies)
+    with atomic_path(path) as temporary:
+        np.savez_compressed(temporary, **latencies)
     return path
 
 
