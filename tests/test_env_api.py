@@ -12,6 +12,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import mcsf_gym
 from mcsf_gym import Instance
 from mcsf_gym.env import ENV_IDS, KVCacheSchedulingEnv
+from mcsf_gym.env.rendering import chart_figure, render_rgb_plain
 from mcsf_gym.workloads.base import Scenario
 
 ADMIT = "mcsf_gym/KVCacheScheduling-v0"
@@ -270,5 +271,19 @@ def test_rgb_render_draws_memory_and_queue():
     image = env.render()
     memory_blue = np.all(image[:120] == (31, 119, 180), axis=-1)
     waiting_orange = np.all(image[120:] == (255, 127, 14), axis=-1)
-    assert memory_blue.sum() > 1000 and waiting_orange.sum() > 100
+    assert memory_blue.sum() > 300 and waiting_orange.sum() > 30
     assert not np.array_equal(first, image)
+    history = env.unwrapped._history
+    plain = render_rgb_plain(history, env.unwrapped.boundary.memory)  # without matplotlib
+    assert plain.shape == (240, 480, 3) and np.all(plain[:120] == (31, 119, 180), -1).sum() > 1000
+
+
+def test_rgb_chart_has_axes_labels_and_legends():
+    pytest.importorskip("matplotlib")
+    history = [(0.0, 0, 2, 0), (1.0, 5, 1, 1), (2.0, 7, 0, 2), (3.0, 0, 0, 0)]
+    top, bottom = chart_figure(history, 10, "s").axes
+    assert top.get_ylabel() == "KV tokens" and bottom.get_ylabel() == "requests"
+    assert bottom.get_xlabel() == "time (s)"
+    assert [t.get_text() for t in top.get_legend().get_texts()] == ["in use", "M = 10"]
+    assert [t.get_text() for t in bottom.get_legend().get_texts()] == ["waiting", "running"]
+    assert top.get_ylim()[1] > 10  # the capacity line is inside the panel

@@ -219,7 +219,8 @@ class KVCacheSchedulingEnv(gym.Env):
     |                |                  | Episode End), an integer, or ``None`` (never)        |
     | `reward_scale` | `1.0`            | rewards are ``-latency / reward_scale``              |
     | `render_mode`  | `None`           | ``"ansi"`` (text) or ``"rgb_array"`` (a chart of     |
-    |                |                  | memory use and queue length over the episode)        |
+    |                |                  | memory use and queue length over time, with axes and |
+    |                |                  | labels when matplotlib is installed)                 |
     | `allow_idle`   | `False`          | let "advance" idle the worker while requests wait    |
     |                |                  | (see Action Space); default: work-conserving         |
 
@@ -396,7 +397,9 @@ class KVCacheSchedulingEnv(gym.Env):
             return None
         if self.render_mode == "ansi":
             return render_ansi(self.boundary)
-        return render_rgb(self._history or [], self.boundary.memory)
+        model = self.engine.config.resolved_time_model  # type: ignore[union-attr]
+        unit = "rounds" if model.name == "unit" else "s"
+        return render_rgb(self._history or [], self.boundary.memory, unit)
 
     # ----------------------------------------------------------------- extras
     def action_masks(self) -> NDArray[np.bool_]:

@@ -1,6 +1,13 @@
-"""Rendering: a text summary (``"ansi"``) and a memory/queue chart (``"rgb_array"``, numpy only)."""
+"""Rendering: a text summary (``"ansi"``) and a memory/queue chart (``"rgb_array"``).
+
+The chart is drawn with matplotlib when it is installed (``pip install 'mcsf-gym[plot]'``):
+two panels with axes, tick labels, axis titles and a legend. Without matplotlib the same two
+panels are drawn with numpy alone, with axis lines but no text.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,7 +52,73 @@ def render_ansi(boundary: Boundary) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_rgb(history: list[tuple[float, int, int, int]], memory: int) -> NDArray[np.uint8]:
+def chart_figure(
+    history: list[tuple[float, int, int, int]], memory: int, time_unit: str = "rounds"
+) -> Any:
+    """The matplotlib figure of :func:`render_rgb` (``WIDTH x HEIGHT`` pixels).
+
+    Top: KV tokens in use (blue, filled) and the capacity ``M`` (red, dashed) over time.
+    Bottom: waiting (orange, filled) and running (green) requests over time.
+
+    Args:
+        history: ``(time, memory in use, waiting, running)`` after every engine call.
+        memory: the capacity ``M``.
+        time_unit: the unit of the time axis (``"rounds"`` or ``"s"``).
+
+    Raises:
+        ImportError: if matplotlib is missing.
+    """
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(WIDTH / 100, HEIGHT / 100), dpi=100)
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    records = np.asarray(history, dtype=np.float64).reshape(-1, 4)
+    time, used, waiting, running = records.T
+    colour = [tuple(c / 255 for c in rgb) for rgb in (_MEMORY, _CAPACITY, _WAITING, _RUNNING)]
+    top.fill_between(time, used, step="post", color=colour[0], label="in use", linewidth=0)
+    top.axhline(memory, color=colour[1], linestyle="--", linewidth=1, label=f"M = {memory}")
+    top.set_ylim(0, memory * 1.1)
+    top.set_ylabel("KV tokens", fontsize=7)
+    top.legend(fontsize=6, loc="upper left", frameon=False, ncol=2)
+    bottom.fill_between(time, waiting, step="post", color=colour[2], label="waiting", linewidth=0)
+    bottom.step(time, running, where="post", color=colour[3], linewidth=1, label="running")
+    bottom.set_ylim(0, max(1.0, float(records[:, 2:].max(initial=0.0))) * 1.15)
+    bottom.set_ylabel("requests", fontsize=7)
+    bottom.set_xlabel(f"time ({time_unit})", fontsize=7)
+    bottom.legend(fontsize=6, loc="upper left", frameon=False, ncol=2)
+    for axes in (top, bottom):
+        axes.tick_params(labelsize=6)
+    figure.subplots_adjust(left=0.12, right=0.98, top=0.97, bottom=0.16, hspace=0.12)
+    return figure
+
+
+def render_rgb(
+    history: list[tuple[float, int, int, int]], memory: int, time_unit: str = "rounds"
+) -> NDArray[np.uint8]:
+    """A chart of the episode so far: :func:`chart_figure`, or a numpy chart without text.
+
+    Args:
+        history: ``(time, memory in use, waiting, running)`` after every engine call.
+        memory: the capacity ``M``.
+        time_unit: the unit of the time axis (``"rounds"`` or ``"s"``).
+
+    Returns:
+        An ``(HEIGHT, WIDTH, 3)`` ``uint8`` image.
+    """
+    try:
+        figure = chart_figure(history, memory, time_unit)
+    except ImportError:
+        return render_rgb_plain(history, memory)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
+
+
+def render_rgb_plain(
+    history: list[tuple[float, int, int, int]], memory: int
+) -> NDArray[np.uint8]:
     """A chart of the episode so far, one column per recorded step (resampled to the width).
 
     Top half: memory in use (blue) against the capacity ``M`` (red line). Bottom half: the
