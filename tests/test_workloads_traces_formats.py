@@ -179,3 +179,20 @@ def test_deep_json_none_source_and_huge_spans(tmp_path):
     for timeout in (0, -1, float("nan"), "5", True):
         with pytest.raises(ValueError, match="timeout must be a finite number"):
             load_trace(span, timeout=timeout)
+
+
+def test_trace_workload_takes_the_time_unit(tmp_path):
+    import numpy as np
+
+    from mcsf_gym.workloads import make_workload
+
+    path = write(
+        tmp_path,
+        "m.jsonl",
+        '{"arrival": 0, "prompt": 3, "output": 4}\n{"arrival": 2500, "prompt": 5, "output": 6}\n',
+    )
+    workload = make_workload(f"trace:path={path},time_unit=ms,memory=100")
+    scenario = workload.sample(np.random.default_rng(0))
+    assert scenario.instance.arrival.tolist() == [0.0, 2.5]
+    with pytest.raises(ValueError, match="time_unit"):
+        make_workload(f"trace:path={path},time_unit=hours,memory=100")

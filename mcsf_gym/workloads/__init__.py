@@ -22,7 +22,8 @@ name                   what                                                     
 ``trace``              replay a trace file/URL (``path=``), or resample (``rate=``)  linear
 =====================  ==========================================================  =========
 
-Traces are read by :func:`load_trace` (Vidur CSV, Azure CSV, JSONL; path or URL).
+Traces are read by :func:`load_trace` (Vidur, Azure 2023/2024, BurstGPT, Mooncake, any CSV or
+JSON lines with a column mapping; path or URL).
 """
 
 from __future__ import annotations

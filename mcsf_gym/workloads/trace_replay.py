@@ -30,8 +30,9 @@ class TraceWorkload:
     :func:`~mcsf_gym.workloads.traces.load_trace` for formats and ``on_oversize``).
 
     Example:
-        ``make_workload("trace:path=../shared/data/azure_llm_2023_conv.csv,n=1000")`` replays
-        random 1000-request windows of the Azure conversation trace;
+        ``make_workload("trace:path=data/azure_llm_2023_conv.csv,n=1000")`` replays random
+        1000-request windows of the Azure conversation trace (see docs/real_trace.md for
+        where to download it);
         ``make_workload("trace:path=...,rate=20,n=5000")`` resamples it at 20 requests/s.
 
     Args:
@@ -41,7 +42,10 @@ class TraceWorkload:
         memory: ``M`` in tokens or a preset name.
         time_scale: factor on replayed arrival times (``0.5`` = twice the load), ``> 0``.
         on_oversize: rows with ``prompt + output > M``: ``"error"``, ``"drop"`` or ``"clip"``.
-        format: trace format (``"auto"``, ``"vidur"``, ``"azure"``, ``"jsonl"``).
+        format: trace format (``"auto"``, ``"vidur"``, ``"azure"``, ``"burstgpt"``,
+            ``"mooncake"``, ``"csv"``, ``"jsonl"``).
+        time_unit: unit of numeric timestamps (``"s"``, ``"ms"``, ``"us"``, ``"ns"``);
+            ``None``: the format's own (milliseconds for Mooncake, seconds otherwise).
         prediction: prediction-model spec.
         time_model: time-model spec with real-valued arrivals (default ``"linear"``).
     """
@@ -53,6 +57,7 @@ class TraceWorkload:
     time_scale: float = 1.0
     on_oversize: str = "error"
     format: str = "auto"
+    time_unit: str | None = None
     prediction: str | Predictor = "exact"
     time_model: str = "linear"
     trace: TraceLoadResult = field(init=False, repr=False, compare=False)
@@ -83,6 +88,7 @@ class TraceWorkload:
             memory=self.memory,
             on_oversize=self.on_oversize,
             time_scale=self.time_scale,
+            time_unit=self.time_unit,
         )
         if self.rate is None:
             if not trace.has_arrivals:
