@@ -244,12 +244,18 @@ def main(argv: list[str] | None = None) -> int:
     counts: Counter[str] = Counter()
     failures: list[dict[str, Any]] = []
     started = time.perf_counter()
-    with ProcessPoolExecutor(args.workers) as pool:
-        futures = [pool.submit(job, args.seed, indices) for job, indices in jobs]
-        for future in tqdm(as_completed(futures), total=len(futures), desc="chunks"):
-            chunk_counts, chunk_failures = future.result()
+    if args.workers == 1:
+        results = (job(args.seed, indices) for job, indices in jobs)
+        for chunk_counts, chunk_failures in tqdm(results, total=len(jobs), desc="chunks"):
             counts.update(chunk_counts)
             failures.extend(chunk_failures)
+    else:
+        with ProcessPoolExecutor(args.workers) as pool:
+            futures = [pool.submit(job, args.seed, indices) for job, indices in jobs]
+            for future in tqdm(as_completed(futures), total=len(futures), desc="chunks"):
+                chunk_counts, chunk_failures = future.result()
+                counts.update(chunk_counts)
+                failures.extend(chunk_failures)
     summary = {
         "command": "python scripts/property_run.py " + " ".join(argv or sys.argv[1:]),
         "mcsf_gym_version": mcsf_gym.__version__,
