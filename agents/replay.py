@@ -14,7 +14,7 @@ class Replay(Agent):
 
     Rule: at every boundary, take the waiting requests whose start time is at most the
     boundary's time plus a float tolerance, in (start, id) order, and admit each one that
-    passes MC-SF's look-ahead memory check with the predictions (MODEL.md section 5); if
+    passes MC-SF's look-ahead memory check with the predictions (docs/model.md section 5); if
     nothing runs and none passes, admit the first anyway. Under exact predictions a feasible
     schedule passes the check at every boundary (requests admitted later only add memory), so
     a schedule whose start times are boundaries the engine reaches (integers under ``unit``
@@ -24,7 +24,7 @@ class Replay(Agent):
     so a replay always ends; callers compare ``result.start`` and
     ``result.metrics["evictions"]`` with the target to tell an exact replay from a repaired one.
 
-    Source: the hindsight optimum's schedule (MODEL.md section 6), replayed in the simulator.
+    Source: the hindsight optimum's schedule (docs/model.md section 6), replayed in the simulator.
     Not registered by name (it needs an array); build it directly.
 
     Args:

@@ -1,7 +1,7 @@
 """The competitive-ratio harness: agents against the hindsight optimum on seeded instances.
 
 Each job draws one unit-time scenario, runs the agents on it and solves the hindsight integer
-program (MODEL.md section 6) with a time limit. A row per (instance, agent) records the agent's
+program (docs/model.md section 6) with a time limit. A row per (instance, agent) records the agent's
 total latency, the optimum (or best schedule found) and the proven lower bound with its status,
 and two ratios: ``ratio`` against the best known schedule (the true competitive ratio when the
 optimum is proven; otherwise a lower estimate), and ``ratio_upper`` against the proven bound (an
@@ -24,7 +24,7 @@ import numpy as np
 from evaluation.runner import RunError, run_context, run_jobs
 from mcsf_gym.core.instance import Instance
 
-#: The paper's synthetic table (MODEL.md section 7): MC-SF / OPT per arrival model.
+#: The paper's synthetic table (docs/model.md section 7): MC-SF / OPT per arrival model.
 PAPER_TABLE = {
     "paper-model1": {"average": 1.005, "best": 1.000, "worst": 1.074, "optimal": "114 of 200"},
     "paper-model2": {"average": 1.047, "best": 1.000, "worst": 1.227, "optimal": "not reported"},

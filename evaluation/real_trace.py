@@ -1,4 +1,4 @@
-"""The paper's real-trace comparison on our LMSYS-like workload (MODEL.md section 7).
+"""The paper's real-trace comparison on our LMSYS-like workload (docs/model.md section 7).
 
 Jaillet et al. (NeurIPS 2025) compare MC-SF with MC-Benchmark and the α-protection greedy and
 β-clearing baselines on 10,000 LMSYS-Chat-1M conversations with Poisson arrivals at 10 and 50
@@ -53,7 +53,7 @@ DEFAULT_AGENTS = (
 DEFAULT_RATES = (10.0, 50.0)
 DEFAULT_SIZES = (1000, 2000, 4000, 6000, 8000, 10000)
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)
-#: The averages MODEL.md section 7 reports for 10k requests (MC-SF vs MC-Benchmark).
+#: The averages docs/model.md section 7 reports for 10k requests (MC-SF vs MC-Benchmark).
 PAPER_MEAN_LATENCY = {"mcsf": 32.11, "mc-benchmark": 46.47}
 #: Metrics kept per row (the simulator's, plus wall time).
 ROW_METRICS = (

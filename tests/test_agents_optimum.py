@@ -3,7 +3,7 @@
 The search enumerates admission-time assignments in order of total delay and replays each
 candidate through the simulator with the :class:`agents.Replay` agent; the first replay that
 runs exactly as planned (same start times, no eviction) is optimal. To keep it fast, a
-candidate is first screened with the memory constraint (3) of MODEL.md section 2 written out;
+candidate is first screened with the memory constraint (3) of docs/model.md section 2 written out;
 a separate test checks that this screen and the simulator agree on random assignments.
 """
 
@@ -31,7 +31,7 @@ def delays(total: int, n: int) -> np.ndarray:
 
 
 def within_memory(start: np.ndarray, prompt, output, memory: int) -> np.ndarray:
-    """MODEL.md (3) at every completion time, for each row of start times."""
+    """docs/model.md (3) at every completion time, for each row of start times."""
     end = start + output  # (k, n)
     t = end[:, :, None]  # completion times (k, n, 1) against requests (k, 1, n)
     active = (start[:, None, :] < t) & (t <= end[:, None, :])

@@ -1,4 +1,4 @@
-"""Hand-computed overflows under each eviction policy (MODEL.md section 4), unit time.
+"""Hand-computed overflows under each eviction policy (docs/model.md section 4), unit time.
 
 Notation as in ``test_core_unit_time.py``: a request of prompt ``s`` admitted at boundary ``p``
 holds ``s + j`` tokens after its ``j``-th round. Before a round, a running request's footprint

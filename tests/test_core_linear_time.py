@@ -1,4 +1,4 @@
-"""Hand-computed episodes in the ``linear`` time model (MODEL.md section 3).
+"""Hand-computed episodes in the ``linear`` time model (docs/model.md section 3).
 
 A round lasts ``44.6 + 0.52 b + 0.0027 C + 0.378 P`` milliseconds: ``b`` requests in the round,
 ``C`` output tokens produced so far by the round's decoding (already running) requests, ``P``

@@ -1,4 +1,4 @@
-"""Hand-computed episodes in the unit-time model (MODEL.md sections 2, 3 and 5).
+"""Hand-computed episodes in the unit-time model (docs/model.md sections 2, 3 and 5).
 
 Every expected number is worked out in the comment next to its assertion. Notation: a request
 of prompt ``s`` admitted at boundary ``p`` holds ``s + j`` tokens after its ``j``-th round and
@@ -176,7 +176,7 @@ def test_worked_example_mc_benchmark_serves_a_first() -> None:
     np.testing.assert_array_equal(res.start, [0, 3])
     np.testing.assert_array_equal(res.finish, [3, 5])
     np.testing.assert_array_equal(res.trace.memory, [3, 4, 5, 3, 4])
-    assert res.total_latency == 8.0  # 3 + 5, MODEL.md: "A first gives at best TEL = 8"
+    assert res.total_latency == 8.0  # 3 + 5, docs/model.md: "A first gives at best TEL = 8"
 
 
 def test_mcsf_stops_at_first_request_that_does_not_fit() -> None:

@@ -169,7 +169,7 @@ def test_random_eviction_matches_with_the_same_engine_seed():
 
 
 def test_the_worked_example_and_the_module_example():
-    # MODEL.md section 2, M = 7: MC-SF admits B at t=0 and A at t=1, TEL = 6.
+    # docs/model.md section 2, M = 7: MC-SF admits B at t=0 and A at t=1, TEL = 6.
     instance = Instance(arrival=[0, 0], prompt=[2, 2], output=[3, 2])
     bridge = PolicyScheduler(mcsf_admit, {"window": 2})
     result = simulate(instance, bridge, memory=7)

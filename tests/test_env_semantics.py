@@ -17,7 +17,7 @@ RULE_AGENTS = ["mcsf", "mc-benchmark", "alpha-greedy:alpha=0.2", "vllm-fcfs", "s
 
 
 def worked_example() -> Instance:
-    # MODEL.md section 2: A(s=2, o=3), B(s=2, o=2), both at t=0.
+    # docs/model.md section 2: A(s=2, o=3), B(s=2, o=2), both at t=0.
     return Instance(arrival=[0, 0], prompt=[2, 2], output=[3, 2])
 
 
@@ -272,7 +272,7 @@ def test_choices_outside_the_window_are_skipped_and_counted():
 
 
 def lookahead_oracle(view, pending, candidate, alpha):
-    """MODEL.md section 5 by brute force: every predicted completion time after now."""
+    """docs/model.md section 5 by brute force: every predicted completion time after now."""
     now = view.round_index
     items = [
         (int(view.prompt[j]), int(view.start_round[j]), int(view.predicted_length([j])[0]))

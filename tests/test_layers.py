@@ -1,4 +1,4 @@
-"""The layers of ARCHITECTURE.md point one way, and heavy dependencies load only when used."""
+"""The layers of docs/architecture.md point one way, and heavy dependencies load only when used."""
 
 import ast
 import subprocess
@@ -41,7 +41,7 @@ FORBIDDEN = {
         "stable_baselines3",
         "sb3_contrib",
     ],
-    # ARCHITECTURE.md: agents may use the environment's observation code (the learned-policy
+    # docs/architecture.md: agents may use the environment's observation code (the learned-policy
     # adapter), never the layers above.
     "agents": ["evaluation", "training"],
     "evaluation": ["training"],

@@ -57,7 +57,7 @@ def test_oracle_matches_exhaustive_search(case) -> None:
 
 
 def test_oracle_by_hand() -> None:
-    # MODEL.md's worked example: B alone at 0, A at 1: TEL 6 (M = 7); both at 0: 5 (M = 10).
+    # docs/model.md's worked example: B alone at 0, A at 1: TEL 6 (M = 7); both at 0: 5 (M = 10).
     assert exact_optimum(Instance([0, 0], [2, 2], [3, 2]), memory=7).value == 6
     assert exact_optimum(Instance([0, 0], [2, 2], [3, 2]), memory=10).value == 5
     # Issue 14's list-schedule counterexample: M = 13, s = 2, outputs 3, 4, 9, 11 at 0; the

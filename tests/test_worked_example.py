@@ -1,4 +1,4 @@
-"""The worked example of MODEL.md section 2, by hand."""
+"""The worked example of docs/model.md section 2, by hand."""
 
 import numpy as np
 

@@ -1,4 +1,4 @@
-"""The paper's synthetic arrival models 1 and 2 (MODEL.md section 7)."""
+"""The paper's synthetic arrival models 1 and 2 (docs/model.md section 7)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""The hindsight optimum of MODEL.md section 6 and lower bounds on it.
+"""The hindsight optimum of docs/model.md section 6 and lower bounds on it.
 
 ``hindsight_optimum(instance, memory, time_limit, threads, solver)`` returns the best
 schedule found, its total latency, a proven lower bound and a status (never an unproven

@@ -98,7 +98,7 @@ def hindsight_lower_bound(
     threads: int = 1,
     levels: int = 3,
 ) -> LowerBound:
-    """A proven lower bound on the hindsight optimum's total latency (MODEL.md section 6).
+    """A proven lower bound on the hindsight optimum's total latency (docs/model.md section 6).
 
     This is a bound, not a schedule: every unit-time schedule, online or offline, has total
     latency at least ``result.bound``.

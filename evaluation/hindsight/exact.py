@@ -232,7 +232,7 @@ def _advance(
 def exact_optimum(
     instance: Instance, memory: int | str, *, state_limit: int = 2_000_000
 ) -> ExactResult:
-    """The proven hindsight optimum (MODEL.md section 6) of a tiny unit-time instance.
+    """The proven hindsight optimum (docs/model.md section 6) of a tiny unit-time instance.
 
     Args:
         instance: the requests (integer arrivals; predictions are ignored).

@@ -26,7 +26,7 @@ class PriorityList(Agent):
     """Admit waiting requests by ascending ``priority`` while the look-ahead check holds.
 
     Rule: at each boundary, sort the waiting requests by ``priority`` (ties by id) and walk
-    them, admitting each one that passes MC-SF's memory check (MODEL.md section 5, alpha 0);
+    them, admitting each one that passes MC-SF's memory check (docs/model.md section 5, alpha 0);
     with ``skip=False`` the walk stops at the first miss (MC-SF's rule), otherwise it goes on.
     If nothing runs and nothing fits, the first is admitted anyway (a request always fits
     alone).

@@ -4,7 +4,7 @@ Variables ``z_k`` count the requests of group ``group[k]`` admitted at ``start[k
 ``0 <= z_k <= count``); the objective is the total waiting ``sum_k (start_k - a_g) z_k``
 (the total latency is that plus ``sum_i o_i``). Rows, all exact (nothing truncated):
 
-- memory (MODEL.md section 2, constraint (3)) at every time a column is active, ``<= M``;
+- memory (docs/model.md section 2, constraint (3)) at every time a column is active, ``<= M``;
 - the head inequalities of :mod:`evaluation.hindsight.rows` (valid cuts), ``<= r``;
 - symmetry breaking between groups with the same prompt and output but different arrivals:
   swapping the start times of two such requests changes neither memory nor latency when the

@@ -1,7 +1,7 @@
 """The hindsight problem's data: validated input and identical requests merged into groups.
 
 Requests with the same arrival, prompt and output are interchangeable in the integer program
-of MODEL.md section 6 (swapping two of them changes nothing), so the models work with one
+of docs/model.md section 6 (swapping two of them changes nothing), so the models work with one
 integer count per group and start time instead of one binary per request. That removes the
 symmetry between identical requests.
 """

@@ -1,8 +1,8 @@
 """The rows of the time-indexed program: memory at every round and the head inequalities.
 
 A column ``(g, p)`` counts requests of group ``g`` admitted for the round that starts at
-``p`` (MODEL.md section 6). Such a request is active at the times ``t = p+1 .. p+o`` and
-holds ``s + t - p`` tokens at time ``t``; constraint (3) of MODEL.md section 2 bounds the sum
+``p`` (docs/model.md section 6). Such a request is active at the times ``t = p+1 .. p+o`` and
+holds ``s + t - p`` tokens at time ``t``; constraint (3) of docs/model.md section 2 bounds the sum
 by ``M`` at every ``t``.
 
 Head inequalities (valid for every schedule, derived here; they make the relaxation much

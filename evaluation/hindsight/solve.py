@@ -1,4 +1,4 @@
-"""The hindsight optimum (MODEL.md section 6): one facade over bound, search and solvers.
+"""The hindsight optimum (docs/model.md section 6): one facade over bound, search and solvers.
 
 Steps, all within one wall-clock budget:
 
@@ -58,7 +58,7 @@ def hindsight_optimum(
     seed: int = 0,
     verify: bool = True,
 ) -> HindsightResult:
-    """Solve the hindsight integer program of MODEL.md section 6 (unit time).
+    """Solve the hindsight integer program of docs/model.md section 6 (unit time).
 
     Args:
         instance: the requests; arrivals must be integer rounds. Predictions are ignored

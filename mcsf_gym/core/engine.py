@@ -1,6 +1,6 @@
 """The round-based engine: the only place where rounds, memory, time and eviction are computed.
 
-MODEL.md sections 2-4. The engine is always at a round boundary. :meth:`Engine.run_round`
+docs/model.md sections 2-4. The engine is always at a round boundary. :meth:`Engine.run_round`
 takes the requests to admit, evicts running requests if the round would overflow ``M``, runs
 the round (every request in it produces one token), releases the memory of those that finish,
 raises the predicted length of those that outlived their prediction, and moves to the next
@@ -277,7 +277,7 @@ class Engine:
         self._running_start += now
         self._start_time[request] = state.time
         # A request evicted after outliving its prediction keeps the raised length: it was
-        # seen to produce that many tokens without finishing (MODEL.md section 5).
+        # seen to produce that many tokens without finishing (docs/model.md section 5).
         length = max(self._clipped_prediction[request], int(state.predicted_length[request]))
         state.predicted_length[request] = length
         end = now + length

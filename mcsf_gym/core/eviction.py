@@ -1,6 +1,6 @@
 """Eviction policies: which running requests to drop when a round would overflow ``M``.
 
-MODEL.md section 4. A policy sees the running requests in admission order (oldest first), the
+docs/model.md section 4. A policy sees the running requests in admission order (oldest first), the
 memory each would hold after the coming round, and how many tokens must be freed. The engine
 applies the choice; an evicted request loses its KV cache and produced tokens and waits again.
 """

@@ -1,4 +1,4 @@
-"""A problem instance: the requests, as validated read-only arrays (MODEL.md section 1)."""
+"""A problem instance: the requests, as validated read-only arrays (docs/model.md section 1)."""
 
 from __future__ import annotations
 
@@ -236,7 +236,7 @@ class Instance:
     def check_memory(self, memory: int) -> None:
         """Raise ``ValueError`` if some request can never be served in ``memory`` tokens.
 
-        A request needs ``s_i + o_i`` tokens at the end of its last round (MODEL.md section 1).
+        A request needs ``s_i + o_i`` tokens at the end of its last round (docs/model.md section 1).
         """
         need = self.prompt + self.output
         bad = need > memory

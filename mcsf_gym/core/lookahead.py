@@ -1,4 +1,4 @@
-"""The predicted memory profile of the running set and MC-SF's admission check (MODEL.md 5).
+"""The predicted memory profile of the running set and MC-SF's admission check (docs/model.md 5).
 
 Memory only peaks at (predicted) completion times, and between two of them it grows by one
 token per active request per round, so checking every future round boundary is the same as

@@ -1,4 +1,4 @@
-"""Prediction models for output lengths (MODEL.md section 4), seeded and reproducible.
+"""Prediction models for output lengths (docs/model.md section 4), seeded and reproducible.
 
 Each model maps true output lengths ``o`` and a ``numpy.random.Generator`` to predictions
 ``õ >= 1`` and optional lower bounds ``l``. Use :func:`make_predictor` with a spec such as

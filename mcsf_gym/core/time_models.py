@@ -1,4 +1,4 @@
-"""How long a round lasts (MODEL.md section 3), as named presets rather than buried constants."""
+"""How long a round lasts (docs/model.md section 3), as named presets, not buried constants."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a scheduler may see at a round boundary (MODEL.md section 4), and nothing more.
+"""What a scheduler may see at a round boundary (docs/model.md section 4), and nothing more.
 
 The engine keeps everything a scheduler may observe in a :class:`PublicState` and the true
 output lengths apart from it. A :class:`StateView` wraps only the public state: no attribute
@@ -161,7 +161,7 @@ class StateView:
         """The output length the look-ahead assumes for each request.
 
         The prediction clipped to ``M - s_i`` (no servable request is longer), and for a
-        running request that outlived it, the tokens produced + 1 (MODEL.md section 5). A
+        running request that outlived it, the tokens produced + 1 (docs/model.md section 5). A
         request evicted after outliving its prediction keeps that raised length, while it
         waits and when it restarts: it was seen to produce that many tokens.
         """

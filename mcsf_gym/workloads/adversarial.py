@@ -1,6 +1,6 @@
 """An adversarial-style instance family: one long request, then a burst it blocks (unit time).
 
-This is our own construction from the model of MODEL.md, in the spirit of the paper's result
+This is our own construction from the model of docs/model.md, in the spirit of the paper's result
 that no deterministic online algorithm has a constant competitive ratio under arbitrary
 arrivals (arXiv 2502.07115). It is *not* the paper's proof instance, which we could not
 consult; it is registered as ``adversarial-style`` for that reason.

@@ -1,4 +1,4 @@
-"""The paper's synthetic instances (MODEL.md section 7): arrival models 1 and 2, unit time."""
+"""The paper's synthetic instances (docs/model.md section 7): arrival models 1 and 2, unit time."""
 
 from __future__ import annotations
 
