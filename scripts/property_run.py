@@ -24,6 +24,7 @@ import contextlib
 import json
 import math
 import signal
+import subprocess
 import sys
 import time
 import traceback
@@ -224,6 +225,18 @@ def agent_names() -> list[str]:
     return [name for name in AGENTS.names() if "ppo" not in name]
 
 
+def _commit() -> str | None:
+    """The git commit of the checkout the run was made from, if any."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+            cwd=Path(__file__).resolve().parent,
+        )  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout.strip()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the property run and write its summary."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -259,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {
         "command": "python scripts/property_run.py " + " ".join(argv or sys.argv[1:]),
         "mcsf_gym_version": mcsf_gym.__version__,
+        "commit": _commit(),
         "episodes": args.episodes,
         "agent_runs": args.agent_runs,
         "agents": agent_names(),
