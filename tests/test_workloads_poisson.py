@@ -1,5 +1,6 @@
 """Poisson arrivals with LMSYS-like or trace lengths, and the heavy-tailed variant."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +10,14 @@ from mcsf_gym.workloads import load_trace, make_workload
 from mcsf_gym.workloads.lengths import LogNormalLengths, make_lengths
 from mcsf_gym.workloads.poisson import HeavyTailWorkload, PoissonWorkload
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# Trace files: the folder named by MCSF_TRACE_DATA, or ../shared/data beside the repository.
+DATA = Path(
+    os.environ.get("MCSF_TRACE_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 AZURE_CONV = DATA / "azure_llm_2023_conv.csv"
-needs_data = pytest.mark.skipif(not AZURE_CONV.exists(), reason="shared trace data not present")
+needs_data = pytest.mark.skipif(
+    not AZURE_CONV.exists(), reason="trace data not present (set MCSF_TRACE_DATA)"
+)
 
 
 def test_lmsys_lengths_match_the_published_statistics():

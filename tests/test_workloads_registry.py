@@ -1,5 +1,6 @@
 """make_workload, the registry, and properties every registered workload must have."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +11,14 @@ from mcsf_gym import simulate
 from mcsf_gym.workloads import WORKLOADS, Scenario, Workload, make_workload
 from mcsf_gym.workloads.poisson import PoissonWorkload
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# Trace files: the folder named by MCSF_TRACE_DATA, or ../shared/data beside the repository.
+DATA = Path(
+    os.environ.get("MCSF_TRACE_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 AZURE_CONV = DATA / "azure_llm_2023_conv.csv"
-needs_data = pytest.mark.skipif(not AZURE_CONV.exists(), reason="shared trace data not present")
+needs_data = pytest.mark.skipif(
+    not AZURE_CONV.exists(), reason="trace data not present (set MCSF_TRACE_DATA)"
+)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 import gzip
 import http.server
+import os
 import threading
 from functools import partial
 from pathlib import Path
@@ -11,9 +12,14 @@ import pytest
 
 from mcsf_gym.workloads import load_trace
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# Trace files: the folder named by MCSF_TRACE_DATA, or ../shared/data beside the repository.
+DATA = Path(
+    os.environ.get("MCSF_TRACE_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 AZURE_CONV = DATA / "azure_llm_2023_conv.csv"
-needs_data = pytest.mark.skipif(not AZURE_CONV.exists(), reason="shared trace data not present")
+needs_data = pytest.mark.skipif(
+    not AZURE_CONV.exists(), reason="trace data not present (set MCSF_TRACE_DATA)"
+)
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
