@@ -15,6 +15,10 @@ environment's own observation and mask from the state view, normalises the obser
 the saved statistics and asks the model, so it runs under ``simulate``, ``agents.run_agent``
 and every evaluation tool. Its ``default_eviction`` is the training environment's. Actions
 are the model's most likely ones (deterministic). torch and SB3 load only when a model does.
+
+A model trained in your own script becomes such a folder with :func:`save_model`
+(``save_model(model, "runs/mine", env)``); ``training.evaluate.evaluate_against_mcsf`` then
+compares it with MC-SF in one call.
 """
 
 from __future__ import annotations
@@ -179,13 +183,52 @@ class ModelPolicy:
 
 
 def _load_normalizer(path: Path) -> Any:
-    """VecNormalize statistics as saved by SB3 (a pickle), frozen; ``None`` if absent."""
+    """VecNormalize statistics as saved by SB3 (a pickle), frozen; ``None`` if absent.
+
+    Raises:
+        ValueError: if the file is damaged or holds something other than VecNormalize
+            statistics.
+    """
     if not path.is_file():
         return None
-    with path.open("rb") as handle:
-        normalizer = pickle.load(handle)
+    try:
+        with path.open("rb") as handle:
+            normalizer = pickle.load(handle)
+    except Exception as error:  # a damaged pickle raises many kinds
+        raise ValueError(
+            f"{path}: damaged VecNormalize statistics ({type(error).__name__}: {error}); "
+            "delete it only if the model was trained without normalisation"
+        ) from None
+    if not hasattr(normalizer, "normalize_obs") or not hasattr(normalizer, "norm_obs"):
+        raise ValueError(f"{path}: not VecNormalize statistics (holds {type(normalizer).__name__})")
     normalizer.training = False
     return normalizer
+
+
+def _check_normalizer(normalizer: Any, space: Any, path: Path) -> None:
+    """Refuse VecNormalize statistics whose observation shapes are not ``space``'s.
+
+    Raises:
+        ValueError: naming both shapes.
+    """
+    if normalizer is None or not normalizer.norm_obs:
+        return
+    stats = normalizer.obs_rms
+    if isinstance(stats, dict):
+        got = {key: tuple(rms.mean.shape) for key, rms in stats.items()}
+        want = {key: tuple(space[key].shape) for key in stats if key in space.spaces}
+        if got != want:
+            raise ValueError(
+                f"{path}: VecNormalize statistics for observation shapes {got} do not match "
+                f"the model's {want}: was it saved by another run?"
+            )
+        return
+    got_shape = tuple(stats.mean.shape)
+    if got_shape != tuple(space.shape or ()):
+        raise ValueError(
+            f"{path}: VecNormalize statistics for observation shape {got_shape} do not match "
+            f"the model's {tuple(space.shape or ())}: was it saved by another run?"
+        )
 
 
 def load_learned(path: str | Path, algo: str) -> Any:
@@ -200,8 +243,8 @@ def load_learned(path: str | Path, algo: str) -> Any:
 
     Raises:
         ValueError: one line, for a missing file or config, a model saved by another
-            algorithm, or one whose observation or action space differs from the saved
-            environment settings.
+            algorithm, one whose observation or action space differs from the saved
+            environment settings, or damaged or mismatched VecNormalize statistics.
         ImportError: if stable-baselines3 / sb3-contrib are missing.
     """
     from mcsf_gym.env.policy import PolicyScheduler
@@ -227,10 +270,13 @@ def load_learned(path: str | Path, algo: str) -> Any:
         model = Algorithm.load(model_path, device="cpu")
     except Exception as error:  # SB3 raises many kinds for a file it cannot read
         raise ValueError(f"cannot load {model_path} as a {algo} model ({error})") from error
+    normalizer_path = normalizer_path_for(model_path)
+    normalizer = _load_normalizer(normalizer_path)
+    _check_normalizer(normalizer, model.observation_space, normalizer_path)
     scheduler = PolicyScheduler(
         ModelPolicy(
             model,
-            _load_normalizer(normalizer_path_for(model_path)),
+            normalizer,
             masked=algo == "maskable-ppo",
             advance_rule=config.get("advance_rule", "free"),
         ),
@@ -252,3 +298,97 @@ def load_ppo(path: str | Path) -> Any:
 def load_maskable_ppo(path: str | Path) -> Any:
     """An sb3-contrib MaskablePPO model as a scheduler (``make_agent("maskable-ppo:PATH")``)."""
     return load_learned(path, "maskable-ppo")
+
+
+#: Model classes that :func:`save_model` knows, by class name, with their agent prefix.
+_ALGOS = {"MaskablePPO": "maskable-ppo", "PPO": "ppo"}
+
+
+def _env_spec(env: Any) -> Any:
+    """The Gymnasium ``EnvSpec`` of an environment or of the first one of a VecEnv."""
+    venv = env
+    while hasattr(venv, "venv"):  # VecNormalize and other VecEnv wrappers
+        venv = venv.venv
+    if hasattr(venv, "get_attr"):
+        return venv.get_attr("spec", [0])[0]
+    return getattr(env, "spec", None)
+
+
+def save_model(
+    model: Any,
+    folder: str | Path,
+    env: Any = None,
+    *,
+    env_id: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+) -> Path:
+    """Save a model trained in your own script as an agent folder (no hand-written config).
+
+    Writes ``model.zip``, ``config.json`` (algorithm, environment id and keyword arguments,
+    package version) and, when the model was trained under ``VecNormalize``,
+    ``vecnormalize.pkl``. The folder then loads with ``agents.make_agent("maskable-ppo:FOLDER")``
+    (or ``"ppo:FOLDER"``) and evaluates with ``training.evaluate.evaluate_against_mcsf``.
+
+    Args:
+        model: a trained sb3-contrib ``MaskablePPO`` or stable-baselines3 ``PPO`` model.
+        folder: the output folder (created if missing).
+        env: the environment it trained on (a ``gym.make`` environment or a VecEnv made from
+            an id, e.g. by ``make_vec_env``): its id and keyword arguments are read from its
+            spec. Defaults to ``model.get_env()``.
+        env_id: the id, if it cannot be read from ``env``.
+        env_kwargs: the keyword arguments of ``gym.make``, if they cannot be read from
+            ``env`` (they must be JSON values: workload specs, not objects).
+
+    Returns:
+        The path of ``model.zip``.
+
+    Raises:
+        ValueError: for a model of another class, an environment without a spec, or
+            keyword arguments that JSON cannot hold.
+    """
+    import mcsf_gym
+
+    algo = _ALGOS.get(type(model).__name__)
+    if algo is None:
+        raise ValueError(
+            f"model must be a MaskablePPO or PPO model, got {type(model).__name__}"
+        )
+    env = model.get_env() if env is None else env
+    spec = _env_spec(env) if env is not None else None
+    if env_id is None:
+        env_id = getattr(spec, "id", None)
+    if env_kwargs is None:
+        env_kwargs = dict(getattr(spec, "kwargs", None) or {})
+        env_kwargs.pop("action", None)  # fixed by the id
+        env_kwargs.pop("render_mode", None)
+    if env_id is None:
+        raise ValueError("env has no Gymnasium spec: pass env_id= (and env_kwargs=)")
+    document = {
+        "mcsf_gym_version": mcsf_gym.__version__,
+        "algo": algo,
+        "env_id": env_id,
+        "env_kwargs": env_kwargs,
+        "advance_rule": "free",
+        "saved_by": "agents.learned.save_model",
+    }
+    try:
+        text = json.dumps(document, indent=2)
+    except TypeError as error:
+        raise ValueError(
+            f"env_kwargs {env_kwargs!r} cannot be saved as JSON ({error}): pass env_kwargs= "
+            "with workload specs instead of objects"
+        ) from None
+    from mcsf_gym.env.policy import env_config
+
+    env_config(env_kwargs, env_id)  # the folder must load: refuse settings gym.make refuses
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / MODEL_FILE
+    model.save(path)
+    (out / CONFIG_FILE).write_text(text + "\n")
+    normalizer = model.get_vec_normalize_env()
+    if normalizer is not None:
+        normalizer.save(str(out / NORMALIZER_FILE))
+    else:  # a stale file from an earlier save would be applied to this model
+        (out / NORMALIZER_FILE).unlink(missing_ok=True)
+    return path

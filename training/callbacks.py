@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ class EvalAgainstMCSF(BaseCallback):
         out: the run folder.
         masked: the model takes action masks (MaskablePPO).
         advance_rule: the advance rule the run trains with.
+        log: called with one line per evaluation (``None``: silent).
     """
 
     def __init__(
@@ -41,8 +43,12 @@ class EvalAgainstMCSF(BaseCallback):
         out: Path,
         masked: bool,
         advance_rule: str,
+        log: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__()
+        self.log = log
+        #: The evaluations of this run, as written to ``eval.jsonl``.
+        self.history: list[dict[str, Any]] = []
         self.scenarios = scenarios
         self.eval_freq = eval_freq
         self.out = Path(out)
@@ -77,9 +83,19 @@ class EvalAgainstMCSF(BaseCallback):
         ):
             self.logger.record(f"eval/{name}", summary[key])
         self.logger.dump(self.num_timesteps)
+        entry = {"timesteps": self.num_timesteps, **summary}
+        self.history.append(entry)
         with (self.out / EVAL_LOG).open("a") as handle:
-            handle.write(json.dumps({"timesteps": self.num_timesteps, **summary}) + "\n")
-        if summary["ratio_to_mcsf"] < self.best_ratio:
+            handle.write(json.dumps(entry) + "\n")
+        improved = summary["ratio_to_mcsf"] < self.best_ratio
+        if self.log is not None:
+            self.log(
+                f"step {self.num_timesteps}: mean latency {summary['model_mean_latency']:.4g} "
+                f"vs MC-SF {summary['mcsf_mean_latency']:.4g} on "
+                f"{len(self.scenarios.problems)} held-out scenarios (ratio "
+                f"{summary['ratio_to_mcsf']:.3f}){'; new best' if improved else ''}"
+            )
+        if improved:
             self.best_ratio = summary["ratio_to_mcsf"]
             path = self.out / BEST_MODEL
             self.model.save(path)
@@ -88,8 +104,16 @@ class EvalAgainstMCSF(BaseCallback):
         return summary
 
 
-def make_callbacks(config: Any, out: Path) -> list[Any]:
-    """The checkpoint and evaluation callbacks a run's configuration asks for."""
+def make_callbacks(
+    config: Any, out: Path, log: Callable[[str], None] | None = None
+) -> list[Any]:
+    """The checkpoint and evaluation callbacks a run's configuration asks for.
+
+    Args:
+        config: the run's :class:`~training.config.TrainConfig`.
+        out: the run folder.
+        log: called with one line per evaluation (``None``: silent).
+    """
     from stable_baselines3.common.callbacks import CheckpointCallback
 
     callbacks: list[Any] = []
@@ -106,6 +130,6 @@ def make_callbacks(config: Any, out: Path) -> list[Any]:
         scenarios = HeldOutScenarios(config.env_id, config.env_kwargs, config.eval_seeds)
         masked = config.algo == "maskable-ppo"
         callbacks.append(
-            EvalAgainstMCSF(scenarios, config.eval_freq, out, masked, config.advance_rule)
+            EvalAgainstMCSF(scenarios, config.eval_freq, out, masked, config.advance_rule, log)
         )
     return callbacks

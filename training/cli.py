@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,8 +23,14 @@ def config_keys_help() -> str:
     from training.config import TrainConfig
 
     doc = inspect.getdoc(TrainConfig) or ""
-    keys = doc.partition("Args:")[2].rstrip()
+    keys = plain_text(doc.partition("Args:")[2].rstrip())
     return "config keys (TOML top level; [env_kwargs] and [algo_kwargs] are tables):" + keys
+
+
+def plain_text(doc: str) -> str:
+    """Docstring markup as plain text: ``:func:`x.y``` -> ``x.y``, double backquotes dropped."""
+    doc = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", doc)
+    return doc.replace("``", "")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,9 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--config",
-        default="smoke",
-        help=f"a TOML file, or the name of a shipped config ({', '.join(shipped_configs())}) "
-        "(default: %(default)s)",
+        required=True,
+        help=f"a TOML file, or the name of a shipped config ({', '.join(shipped_configs())}); "
+        "'smoke' trains a tiny model in about a minute",
     )
     parser.add_argument("--out", default=None, help="output folder (overrides 'out')")
     parser.add_argument(
@@ -106,8 +113,21 @@ def resolve_config_path(name: str) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``mcsf-train``; user errors print one line and exit with status 2."""
-    args = build_parser().parse_args(argv)
+    """Entry point of ``mcsf-train``; user errors print one line and exit with status 2.
+
+    With no arguments it prints the usage and the shipped configs, and trains nothing.
+    """
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else list(argv)):
+        parser.print_usage(sys.stderr)
+        print(
+            "mcsf-train: give --config: a TOML file or one of the shipped configs "
+            f"({', '.join(shipped_configs())}); e.g. 'mcsf-train --config smoke' trains a tiny "
+            "model; --help lists every option and config key",
+            file=sys.stderr,
+        )
+        return 2
+    args = parser.parse_args(argv)
     try:
         from training.config import TrainConfig
         from training.train import train
@@ -123,7 +143,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             device=args.device,
             progress_bar=False if args.no_progress else None,
         )
-        path = train(config, resume=args.resume)
+        print(
+            f"training {config.algo} on {config.env_id} for {config.total_timesteps} steps "
+            f"({config.n_envs} envs, seed {config.seed}) into {config.out}",
+            flush=True,
+        )
+        path = train(config, resume=args.resume, log=lambda line: print(line, flush=True))
     except (ValueError, ImportError) as error:
         print(f"mcsf-train: error: {error}", file=sys.stderr)
         return 2

@@ -51,8 +51,9 @@ class TrainConfig:
             seeded ``seed + i``; its later episodes continue that stream).
         out: output folder (model, checkpoints, TensorBoard logs, config).
         advance_rule: when the policy may close admission
-            (:func:`agents.learned.restrict_advance`): ``"free"`` (the environment's mask),
-            ``"idle"`` (not while the worker idles and a request could be admitted) or
+            (:func:`agents.learned.restrict_advance`): ``"free"`` (the environment's mask,
+            which is work-conserving unless ``env_kwargs.allow_idle`` is true), ``"idle"``
+            (not while the worker idles and a request could be admitted) or
             ``"greedy"`` (not while any shown request could be admitted: the policy picks the
             order). The saved agent applies the same rule.
         normalize_obs: normalise observations with running statistics (VecNormalize).
@@ -110,6 +111,9 @@ class TrainConfig:
             _check_int(name, getattr(self, name), 0)
         if not isinstance(self.env_kwargs, dict):
             _fail("env_kwargs", self.env_kwargs, "a table of gymnasium.make arguments")
+        from mcsf_gym.env.config import ENV_KEYWORDS, check_keywords
+
+        check_keywords(self.env_kwargs, ENV_KEYWORDS, "env_kwargs key")
         if not isinstance(self.algo_kwargs, dict):
             _fail("algo_kwargs", self.algo_kwargs, "a table of algorithm arguments")
         arch = tuple(self.net_arch)

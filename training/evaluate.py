@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -98,3 +99,56 @@ def summarize_scores(scores: Sequence[EpisodeScore]) -> dict[str, float]:
         "ratio_to_mcsf": float(model.mean() / mcsf.mean()),
         "mean_ratio": float(np.mean(model / mcsf)),
     }
+
+
+def evaluate_against_mcsf(
+    path: str | Path,
+    *,
+    seeds: int | Sequence[int] = 30,
+    first_seed: int = 20_000,
+    env_kwargs: dict[str, Any] | None = None,
+) -> dict[str, float]:
+    """Compare a saved model with MC-SF on held-out scenarios, in one call.
+
+    The scenarios are those the model's training environment draws for the given seeds
+    (``env.reset(seed=s)``), so the comparison is paired; both schedulers run under
+    ``simulate`` with the episode's memory, time model and eviction.
+
+    Args:
+        path: a model folder or ``.zip`` (as written by :func:`agents.learned.save_model` or
+            ``mcsf-train``).
+        seeds: a number of scenarios (seeds ``first_seed, first_seed + 1, ...``) or the seeds.
+        first_seed: the first seed when ``seeds`` is a number; keep clear of the training
+            streams (``0 .. n_envs - 1`` with SB3's ``make_vec_env(seed=0)``).
+        env_kwargs: environment settings that replace the saved ones (e.g. another
+            ``workload``); the observation settings must stay those of training.
+
+    Returns:
+        ``model_mean_latency``, ``mcsf_mean_latency``, ``ratio_to_mcsf`` (ratio of the means),
+        ``mean_ratio`` (mean of per-scenario ratios), ``difference`` (model minus MC-SF, mean
+        latency per scenario) with its paired 95% interval ``difference_low`` /
+        ``difference_high``, and ``n``.
+
+    Raises:
+        ValueError: for a missing or unloadable model, or bad settings.
+    """
+    from agents.learned import load_learned, read_run_config, resolve_model_path
+    from evaluation.stats import mean_ci
+
+    if isinstance(seeds, int):
+        if seeds < 2:
+            raise ValueError(f"seeds must be at least 2 (for an interval), got {seeds!r}")
+        seed_list = list(range(first_seed, first_seed + seeds))
+    else:
+        seed_list = [int(s) for s in seeds]
+    model_path = resolve_model_path(path)
+    config = read_run_config(model_path)
+    scheduler = load_learned(model_path, config["algo"])
+    kwargs = {**config["env_kwargs"], **(env_kwargs or {})}
+    scenarios = HeldOutScenarios(config["env_id"], kwargs, seed_list)
+    scores = scenarios.score(scheduler.policy)
+    summary = summarize_scores(scores)
+    differences = [s.model_mean_latency - s.mcsf_mean_latency for s in scores]
+    mean, low, high = mean_ci(differences)
+    summary.update(difference=mean, difference_low=low, difference_high=high, n=len(scores))
+    return summary

@@ -160,7 +160,7 @@ def markdown(table: Sequence[dict[str, Any]], baseline: str) -> str:
 def optimum_legend(time_limit: float) -> str:
     """What the optimum columns of :func:`markdown` mean, for printing under the table."""
     return (
-        "Ratios to the hindsight optimum (MODEL.md section 6) are per scenario: the agent's "
+        "Ratios to the hindsight optimum (docs/model.md section 6) are per scenario: the agent's "
         "total latency over that scenario's optimum, averaged over scenarios. 'Best schedule "
         "found' is the true competitive ratio on scenarios proven optimal and a lower estimate "
         "elsewhere; the ratio to the proven lower bound is always an upper bound on the true "
@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m training.heldout",
         description="Paired comparison of agents (trained models included) on held-out "
-        "scenarios: mean latency, difference and ratio to the baseline, 95%% intervals; "
+        "scenarios: mean latency, difference and ratio to the baseline, 95% intervals; "
         "optionally the competitive ratio against the hindsight optimum (unit time only).",
     )
     parser.add_argument("--agents", nargs="+", required=True, help="agent specs")

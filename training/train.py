@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,12 @@ def _new_model(config: TrainConfig, venv: Any, out: Path) -> Any:
         raise ValueError(f"algo_kwargs {config.algo_kwargs}: {error}") from error
 
 
-def train(config: TrainConfig, *, resume: str | Path | None = None) -> Path:
+def train(
+    config: TrainConfig,
+    *,
+    resume: str | Path | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Path:
     """Train per ``config``; return the path of the final model (``<out>/model.zip``).
 
     The run folder receives ``config.json``, TensorBoard logs (``tb/``), checkpoints
@@ -71,13 +77,23 @@ def train(config: TrainConfig, *, resume: str | Path | None = None) -> Path:
         config: the run's configuration.
         resume: a model or checkpoint ``.zip`` to continue from (its VecNormalize statistics
             are restored when saved beside it); ``total_timesteps`` more steps are trained.
+        log: called with one line per evaluation against MC-SF and a closing summary
+            (``mcsf-train`` prints them); ``None``: silent.
 
     Raises:
         ValueError: for a missing checkpoint or bad settings.
+        ImportError: naming the extra to install, if torch or SB3 is missing.
     """
-    import torch
+    try:
+        import torch
 
-    from training.callbacks import make_callbacks
+        from training.callbacks import make_callbacks
+    except ImportError as error:
+        raise ImportError(
+            f"training needs torch and stable-baselines3 ({error}): "
+            "pip install 'mcsf-gym[train]'"
+        ) from error
+
     from training.envs import make_vec_env
 
     torch.set_num_threads(config.torch_threads)
@@ -98,9 +114,10 @@ def train(config: TrainConfig, *, resume: str | Path | None = None) -> Path:
             model = algorithm_class(config.algo).load(
                 checkpoint, env=venv, device=config.device, tensorboard_log=str(out / "tb")
             )
+        callbacks = make_callbacks(config, out, log)
         model.learn(
             total_timesteps=config.total_timesteps,
-            callback=make_callbacks(config, out),
+            callback=callbacks,
             progress_bar=config.progress_bar,
             reset_num_timesteps=checkpoint is None,
             tb_log_name="run",
@@ -112,4 +129,22 @@ def train(config: TrainConfig, *, resume: str | Path | None = None) -> Path:
             normalizer.save(str(normalizer_path_for(path)))
     finally:
         venv.close()
+    if log is not None:
+        log(closing_summary(callbacks, path))
     return path
+
+
+def closing_summary(callbacks: list[Any], path: Path) -> str:
+    """One line: where the model is, and the best evaluation against MC-SF (if any ran)."""
+    from training.callbacks import EvalAgainstMCSF
+
+    line = f"done: model {path}"
+    for callback in callbacks:
+        if isinstance(callback, EvalAgainstMCSF) and callback.history:
+            best = min(callback.history, key=lambda entry: entry["ratio_to_mcsf"])
+            line += (
+                f"; best evaluation at {best['timesteps']} steps: mean latency "
+                f"{best['model_mean_latency']:.4g} vs MC-SF {best['mcsf_mean_latency']:.4g} "
+                f"(ratio {best['ratio_to_mcsf']:.3f}), saved as {callback.out / 'best_model.zip'}"
+            )
+    return line
