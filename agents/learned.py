@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -43,20 +44,33 @@ _RUNNING = GLOBAL_FEATURES.index("running")
 _CHECKPOINT = re.compile(r"^(?P<prefix>.+)_(?P<steps>\d+)_steps$")
 
 
+SHIPPED_MODEL_ROOTS = (Path(__file__).resolve().parents[1], Path(sys.prefix) / "share" / "mcsf-gym")
+"""Where a relative ``models/NAME`` is also looked for: the repository checkout, then the
+folder ``pip install`` puts the shipped models in (``<sys.prefix>/share/mcsf-gym/models/``)."""
+
+
 def resolve_model_path(path: str | Path) -> Path:
     """The model ``.zip`` that ``path`` names (a folder means its ``model.zip``).
+
+    A relative path is read from the working directory first, then from
+    :data:`SHIPPED_MODEL_ROOTS`, so ``"models/mixed-prompt"`` works from anywhere.
 
     Raises:
         ValueError: if there is no such file.
     """
-    candidate = Path(path)
-    if candidate.is_dir():
-        candidate = candidate / MODEL_FILE
-    elif not candidate.is_file() and candidate.suffix != ".zip":
-        candidate = candidate.with_name(candidate.name + ".zip")
-    if not candidate.is_file():
-        raise ValueError(f"no trained model at {str(path)!r} (looked for {candidate})")
-    return candidate
+    given = Path(path)
+    bases = [Path()] if given.is_absolute() else [Path(), *SHIPPED_MODEL_ROOTS]
+    tried = []
+    for base in bases:
+        candidate = base / given
+        if candidate.is_dir():
+            candidate = candidate / MODEL_FILE
+        elif not candidate.is_file() and candidate.suffix != ".zip":
+            candidate = candidate.with_name(candidate.name + ".zip")
+        if candidate.is_file():
+            return candidate
+        tried.append(str(candidate))
+    raise ValueError(f"no trained model at {str(path)!r} (looked for {', '.join(tried)})")
 
 
 def normalizer_path_for(model: str | Path) -> Path:

@@ -2,6 +2,7 @@
 
 import importlib.util
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,8 @@ SEEDS = (20_000, 20_001, 20_002)
 TIME_LIMIT = 5.0
 AGENTS = ["mcsf", "mc-benchmark"]
 if importlib.util.find_spec("sb3_contrib") is not None:
-    AGENTS.insert(0, "maskable-ppo:models/mixed-prompt")
+    # The shipped model, found from this file (the tests may run from any working directory).
+    AGENTS.insert(0, f"maskable-ppo:{Path(__file__).resolve().parents[1] / 'models/mixed-prompt'}")
 LINEAR = "heavy-tail:n=10"
 
 
