@@ -21,6 +21,8 @@ ENV_MODES = {
 VEC_ENVS = ("subproc", "dummy")
 #: When the policy may close admission (kept equal to ``agents.learned.ADVANCE_RULES``).
 ADVANCE_RULES = ("free", "idle", "greedy")
+#: Policy networks: SB3's MLP, or the whole-queue deep-set scorer (``training.policies``).
+POLICIES = ("mlp", "slot-set")
 
 
 def _fail(name: str, value: Any, expected: str) -> None:
@@ -58,7 +60,11 @@ class TrainConfig:
             order). The saved agent applies the same rule.
         normalize_obs: normalise observations with running statistics (VecNormalize).
         normalize_reward: scale rewards by a running estimate of the return's spread.
-        net_arch: hidden layer sizes of the policy and value networks.
+        net_arch: hidden layer sizes of the policy and value networks (``policy = "mlp"``;
+            for ``"slot-set"`` its first entry is the embedding width).
+        policy: ``"mlp"`` (SB3's MLP on the flat observation) or ``"slot-set"``
+            (``training.policies.SlotScoringPolicy``: a deep-set encoder that scores every
+            shown request; admit mode, flat observation, ``normalize_obs = false``).
         algo_kwargs: further keyword arguments of the algorithm (``learning_rate``,
             ``n_steps``, ``batch_size``, ``gamma``, ``ent_coef``, ...).
         eval_freq: evaluate against MC-SF every this many environment steps (0: never).
@@ -82,6 +88,7 @@ class TrainConfig:
     normalize_obs: bool = True
     normalize_reward: bool = True
     net_arch: tuple[int, ...] = (128, 128)
+    policy: str = "mlp"
     algo_kwargs: dict[str, Any] = field(default_factory=dict)
     eval_freq: int = 20_000
     eval_seeds: tuple[int, ...] = tuple(range(10_000, 10_016))
@@ -103,6 +110,21 @@ class TrainConfig:
             )
         if self.advance_rule not in ADVANCE_RULES:
             _fail("advance_rule", self.advance_rule, f"one of {', '.join(ADVANCE_RULES)}")
+        if self.policy not in POLICIES:
+            _fail("policy", self.policy, f"one of {', '.join(POLICIES)}")
+        if self.policy == "slot-set":
+            observation = str(self.env_kwargs.get("observation", "flat"))
+            if self.algo != "maskable-ppo" or not observation.startswith("flat"):
+                _fail(
+                    "policy",
+                    self.policy,
+                    "'mlp' unless algo is maskable-ppo with flat observations",
+                )
+            if self.normalize_obs:
+                raise ValueError(
+                    "policy 'slot-set' needs normalize_obs = false (per-slot statistics would "
+                    "make the slots unlike one another; the observations are already in [0, 1])"
+                )
         if self.vec_env not in VEC_ENVS:
             _fail("vec_env", self.vec_env, f"one of {', '.join(VEC_ENVS)}")
         for name in ("n_envs", "total_timesteps", "torch_threads"):

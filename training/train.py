@@ -44,7 +44,16 @@ def save_run_config(config: TrainConfig, out: Path) -> Path:
 
 def _new_model(config: TrainConfig, venv: Any, out: Path) -> Any:
     cls = algorithm_class(config.algo)
-    policy = "MultiInputPolicy" if config.env_kwargs.get("observation") == "dict" else "MlpPolicy"
+    policy: Any = (
+        "MultiInputPolicy" if config.env_kwargs.get("observation") == "dict" else "MlpPolicy"
+    )
+    policy_kwargs: dict[str, Any] = {"net_arch": list(config.net_arch)}
+    if config.policy == "slot-set":
+        from training.policies import SlotScoringPolicy
+
+        policy = SlotScoringPolicy
+        window = int(venv.action_space.n) - 1
+        policy_kwargs = {"window": window, "embed": config.net_arch[0]}
     try:
         return cls(
             policy,
@@ -52,7 +61,7 @@ def _new_model(config: TrainConfig, venv: Any, out: Path) -> Any:
             seed=config.seed,
             device=config.device,
             tensorboard_log=str(out / "tb"),
-            policy_kwargs={"net_arch": list(config.net_arch)},
+            policy_kwargs=policy_kwargs,
             verbose=0,
             **config.algo_kwargs,
         )
@@ -90,8 +99,7 @@ def train(
         from training.callbacks import make_callbacks
     except ImportError as error:
         raise ImportError(
-            f"training needs torch and stable-baselines3 ({error}): "
-            "pip install 'mcsf-gym[train]'"
+            f"training needs torch and stable-baselines3 ({error}): pip install 'mcsf-gym[train]'"
         ) from error
 
     from training.envs import make_vec_env
