@@ -213,7 +213,10 @@ def parse_latency_key(key: str) -> tuple[str, float | None, int]:
 def _with_ci(entry: dict[str, Any], key: str, values: Sequence[float], confidence: float) -> None:
     finite = [value for value in values if value is not None and math.isfinite(value)]
     if finite:
-        entry[key], entry[f"{key}_low"], entry[f"{key}_high"] = mean_ci(finite, confidence)
+        # Every summarised quantity (latency, counts, memory, ratio) is >= 0.
+        entry[key], entry[f"{key}_low"], entry[f"{key}_high"] = mean_ci(
+            finite, confidence, minimum=0.0
+        )
     else:
         entry[key] = entry[f"{key}_low"] = entry[f"{key}_high"] = math.nan
 
@@ -334,6 +337,9 @@ def summary_table(
         return "(no results)"
     swept = any(entry.get("rate") is not None for entry in summary)
     optimum = "ratio_to_optimum" in summary[0]
+    unit = "rounds" if summary[0]["time_model"] == "unit" else "s"
+    rate_unit = "requests/round" if unit == "rounds" else "requests/s"
+    throughput = "tokens/round" if unit == "rounds" else "tokens/s"
     columns = {
         "agent": lambda e: e["agent"],
         **({"rate": lambda e: f"{e['rate']:g}"} if swept else {}),
@@ -341,7 +347,7 @@ def summary_table(
         "p50": lambda e: _plus_minus(e, "p50_latency", False),
         "p99": lambda e: _plus_minus(e, "p99_latency"),
         "TTFT": lambda e: _plus_minus(e, "ttft_mean", False),
-        "tokens/s": lambda e: _plus_minus(e, "throughput_tokens_per_s", False),
+        throughput: lambda e: _plus_minus(e, "throughput_tokens_per_s", False),
         "evictions": lambda e: _plus_minus(e, "evictions", False),
         "mean KV": lambda e: _plus_minus(e, "mean_memory", False),
         "peak KV": lambda e: _plus_minus(e, "peak_memory", False),
@@ -360,15 +366,13 @@ def summary_table(
         [{name: cell(entry) for name, cell in columns.items()} for entry in summary],
         list(columns),
     )
-    unit = "rounds" if summary[0]["time_model"] == "unit" else "s"
-    rate_unit = "requests/round" if unit == "rounds" else "requests/s"
     seeds = sorted({entry["seeds"] for entry in summary})
     legend = [
         f"means over {'/'.join(map(str, seeds))} seeds; ± is the half-width of the "
         f"{confidence:.0%} confidence interval (Student t)",
         f"latency, p50, p99 and TTFT (time to first token) in {unit}"
         + (f"; rate in {rate_unit}" if swept else "")
-        + "; tokens/s: throughput; mean/peak KV: KV-cache tokens held",
+        + f"; {throughput}: throughput; mean/peak KV: KV-cache tokens held",
         f"/ {baseline}: mean latency divided by {baseline}'s on the same scenario (paired)",
     ]
     if optimum:

@@ -63,9 +63,10 @@ def _compare_section(document: dict[str, Any]) -> str:
     unit = "rounds" if summary and summary[0]["time_model"] == "unit" else "s"
     optimum = bool(summary) and "ratio_to_optimum" in summary[0]
     level = f"{round(100 * config.get('confidence', 0.95))}% CI"
+    throughput = "tokens/round" if unit == "rounds" else "tokens/s"
     header = [
         "agent", "rate", "seeds", f"mean latency ({unit}) [{level}]", f"p50 ({unit})",
-        f"p99 ({unit})", f"mean TTFT ({unit})", "tokens/s", "evictions", "mean KV (tokens)",
+        f"p99 ({unit})", f"mean TTFT ({unit})", throughput, "evictions", "mean KV (tokens)",
         "peak KV (tokens)", f"mean-latency ratio to {baseline} [{level}]",
     ]  # fmt: skip
     if optimum:

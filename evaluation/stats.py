@@ -20,10 +20,15 @@ def t_quantile(confidence: float, dof: int) -> float:
     return float(stats.t.ppf(0.5 + confidence / 2.0, dof))
 
 
-def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+def mean_ci(
+    values: Sequence[float], confidence: float = 0.95, minimum: float | None = None
+) -> tuple[float, float, float]:
     """Mean and a Student-t confidence interval ``(mean, low, high)``.
 
     With a single value the interval is ``(nan, nan)``: one sample says nothing about spread.
+    ``minimum`` is the smallest value the quantity can take (0 for latencies, counts, memory
+    and ratios): the interval's lower end is raised to it, so a skewed sample never reports an
+    impossible negative bound such as ``-18.4`` evictions.
 
     Raises:
         ValueError: if ``values`` is empty or ``confidence`` is not in (0, 1).
@@ -37,4 +42,5 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, f
     if data.size == 1:
         return mean, math.nan, math.nan
     half = t_quantile(confidence, data.size - 1) * float(data.std(ddof=1)) / math.sqrt(data.size)
-    return mean, mean - half, mean + half
+    low = mean - half if minimum is None else max(mean - half, minimum)
+    return mean, low, mean + half
