@@ -10,11 +10,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 .venv/bin/python -m pip wheel -q --no-deps --no-build-isolation . -w "$work/dist"
 python=$(readlink -f .venv/bin/python)
-"$python" -m venv --without-pip "$work/venv"
+"$python" -m venv "$work/venv"
+# Install with the new venv's own pip, before it can see .venv (so nothing in .venv is touched).
+"$work/venv/bin/python" -m pip install -q --no-deps --no-index "$work"/dist/*.whl
 deps=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 site=$("$work/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "$deps" > "$site/mcsf_gym_ci_deps.pth"
-.venv/bin/python -m pip install -q --no-deps --prefix "$work/venv" "$work"/dist/*.whl
 cd "$work"
 "$work/venv/bin/python" - "$repo" "$work/venv" <<'PY'
 import sys
@@ -42,4 +43,4 @@ result = simulate(Instance([0, 0, 1], [2, 2, 3], [3, 2, 2]), policy, memory=12)
 assert np.isfinite(result.total_latency)
 print(f"non-editable install OK: configs {', '.join(configs)}; models load from {venv}/share")
 PY
-"$work/venv/bin/python" "$work/venv/bin/mcsf-train" --help | grep -q "smoke"
+"$work/venv/bin/mcsf-train" --help | grep -q "smoke"
