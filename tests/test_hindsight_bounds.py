@@ -12,7 +12,6 @@ from test_agents_optimum import brute_force_optimum, tiny_instances
 from agents import run_agent
 from evaluation.hindsight import hindsight_lower_bound, hindsight_optimum
 from evaluation.hindsight.bounds import srpt_completions
-from evaluation.hindsight.heuristics import improve
 from evaluation.hindsight.problem import HindsightProblem
 from evaluation.hindsight.rows import head_lengths
 from mcsf_gym import Instance
@@ -119,19 +118,6 @@ def test_backends_agree_with_each_other() -> None:
     }
     assert all(v.proven_optimal for v in values.values())
     assert values["highs"].value == values["cpsat"].value
-
-
-def test_search_improves_on_mcsf_and_stays_feasible() -> None:
-    scenario = paper_scenario("paper-model1", seed=0, n=50)
-    problem = HindsightProblem.from_instance(scenario.instance, scenario.memory)
-    mcsf = run_agent(problem.instance, "mcsf", memory=problem.memory, time_model="unit")
-    start = np.rint(mcsf.start).astype(np.int64)
-    value, better, tries = improve(
-        problem, problem.latency(start), start, seconds=3, rng=np.random.default_rng(0)
-    )
-    assert tries > 0 and value <= mcsf.total_latency
-    assert value == problem.latency(better)
-    assert memory_profile(problem.instance, better).max() <= problem.memory
 
 
 @pytest.mark.parametrize("first", ["ortools.sat.python.cp_model", "highspy"])

@@ -8,7 +8,10 @@ import pytest
 import evaluation.hindsight.solve as solve_module
 from agents import Replay
 from evaluation import hindsight_optimum
-from evaluation.hindsight.backends import Outcome, _agree
+from evaluation.hindsight.backends import Outcome, _agree, solve_program
+from evaluation.hindsight.lp import solve_relaxation, surviving_columns
+from evaluation.hindsight.model import build_program
+from evaluation.hindsight.problem import HindsightProblem, round_up_bound
 from mcsf_gym import Instance, simulate
 
 # Issue 14: with the hint set, highspy 1.16 reported "optimal", objective 1 (waiting) and the
@@ -20,12 +23,29 @@ CASE = Instance(arrival=[1, 1, 7, 8, 8], prompt=[2, 1, 2, 4, 4], output=[5, 3, 7
 
 
 @pytest.mark.parametrize("solver", ["highs", "cpsat"])
-def test_the_hint_case_is_solved_right(solver: str) -> None:
-    opt = hindsight_optimum(CASE, memory=14, time_limit=5, solver=solver)
+@pytest.mark.parametrize("search_share", [0.0, 0.3])
+def test_the_hint_case_is_solved_right(solver: str, search_share: float) -> None:
+    opt = hindsight_optimum(CASE, memory=14, time_limit=5, solver=solver, search_share=search_share)
     assert opt.value == 21.0 and opt.bound == 21.0 and opt.proven_optimal
     replay = simulate(CASE, Replay(opt.start), memory=14, time_model="unit")
     assert replay.total_latency == 21.0 and replay.metrics["evictions"] == 0
-    assert opt.stats["mip_objective"] == opt.stats["mip_column_value"]
+
+
+@pytest.mark.parametrize("solver", ["highs", "cpsat"])
+def test_the_program_from_the_issues_hint(solver: str) -> None:
+    # The exact program of the issue: columns surviving for the hint's waiting 3, hint
+    # [3, 1, 8, 8, 8] (latency 23). The answer's objective, columns and bound must agree on 1.
+    problem = HindsightProblem.from_instance(CASE, 14)
+    hint = np.array([3, 1, 8, 8, 8])
+    waiting = problem.latency(hint) - problem.total_output
+    relaxation = solve_relaxation(problem, hint, levels=3, time_limit=5, threads=1)
+    group, begin = surviving_columns(problem, relaxation, waiting)
+    program = build_program(problem, group, begin, levels=3, hint=hint)
+    outcome = solve_program(program, solver, time_limit=5, threads=1)
+    assert outcome.consistent and outcome.value == outcome.objective == 1.0
+    assert round_up_bound(outcome.bound) == 1.0
+    start = problem.starts_from_counts(program.group, program.start, outcome.counts)
+    assert problem.latency(start) == 21
 
 
 def test_brute_force_agrees_on_the_hint_case() -> None:

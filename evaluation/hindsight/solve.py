@@ -3,8 +3,8 @@
 Steps, all within one wall-clock budget:
 
 1. Validate and merge identical requests (:mod:`evaluation.hindsight.problem`).
-2. Upper bound: MC-SF's schedule (exact predictions), improved by a short priority-list
-   search (:mod:`evaluation.hindsight.heuristics`), all run through the simulator.
+2. Upper bound: MC-SF's schedule (exact predictions), improved by annealed serial schedules
+   with release times (:mod:`evaluation.hindsight.search`), replayed in the simulator.
 3. Lower bound: the time-indexed relaxation strengthened with head inequalities, solved by
    column generation (:mod:`evaluation.hindsight.lp`). If it meets the upper bound, done.
 4. Reduced-cost fixing keeps only the start times that can appear in a schedule at least as
@@ -25,10 +25,8 @@ import math
 import time
 from typing import Any
 
-import numpy as np
-
 from evaluation.hindsight.backends import SOLVERS, solve_program
-from evaluation.hindsight.heuristics import improve, mcsf_start
+from evaluation.hindsight.heuristics import mcsf_start
 from evaluation.hindsight.lp import solve_relaxation, surviving_columns
 from evaluation.hindsight.model import build_program
 from evaluation.hindsight.problem import (
@@ -39,6 +37,7 @@ from evaluation.hindsight.problem import (
     round_up_bound,
 )
 from evaluation.hindsight.result import HindsightResult, Status
+from evaluation.hindsight.search import search
 from evaluation.hindsight.verify import replays_exactly
 from mcsf_gym.core.instance import Instance
 
@@ -68,7 +67,7 @@ def hindsight_optimum(
         threads: solver threads (>= 1).
         solver: ``"highs"``, ``"cpsat"`` or ``"auto"`` (``DEFAULT_SOLVER``).
         levels: head inequalities ``r = 1..levels`` (``0`` turns them off; for experiments).
-        search_share: share of the time limit for the priority-list search, in ``[0, 1)``.
+        search_share: share of the time limit for the schedule search, in ``[0, 1)``.
 
         seed: seed of the search and the solvers.
         verify: replay the schedule in the simulator and record it in ``verified``.
@@ -110,19 +109,14 @@ def hindsight_optimum(
     lp_bound = lower
     used = "none"
 
-    if value > lower:
-        began_search = time.perf_counter()
-        value, start, tries = improve(
-            problem,
-            value,
-            start,
-            seconds=min(search_share * time_limit, left()),
-            rng=np.random.default_rng(seed),
-        )
+    if value > lower and search_share > 0:
+        found = search(problem, min(search_share * time_limit, left()), seed, initial=start)
+        if found.value < value:
+            value, start = found.value, found.start
         stats.update(
-            search_seconds=time.perf_counter() - began_search,
-            search_tries=tries,
-            search_value=value,
+            search_seconds=found.seconds,
+            search_moves=found.iterations,
+            search_value=found.value,
         )
     if value > lower:
         relaxation = solve_relaxation(
