@@ -21,17 +21,21 @@ class AlphaBeta(AlphaGreedy):
     Args:
         alpha: protection level in ``[0, 1)``.
         beta: eviction probability per running request and pass, in ``(0, 1]``.
+        eviction: the engine's eviction policy on overflow (default ``random:beta=<beta>``).
     """
 
     name = "alpha-beta"
     detect_livelock = False
 
-    def __init__(self, alpha: float = 0.1, beta: float = 0.1) -> None:
+    def __init__(
+        self, alpha: float = 0.1, beta: float = 0.1, eviction: str | None = None
+    ) -> None:
         super().__init__(alpha)
         if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 < beta <= 1:
             raise ValueError(f"alpha-beta beta must be a number in (0, 1], got {beta!r}")
         self.beta = float(beta)
         self.default_eviction = f"random:beta={self.beta}"
+        self.use_eviction(eviction)
 
     def __repr__(self) -> str:
         return f"AlphaBeta(alpha={self.alpha}, beta={self.beta})"

@@ -45,15 +45,17 @@ class AlphaGreedy(Agent):
 
     Args:
         alpha: protection level in ``[0, 1)``.
+        eviction: the engine's eviction policy on overflow (default ``clear-all``).
     """
 
     name = "alpha-greedy"
     default_eviction = "clear-all"
     detect_livelock = True
 
-    def __init__(self, alpha: float = 0.2) -> None:
+    def __init__(self, alpha: float = 0.2, eviction: str | None = None) -> None:
         super().__init__()
         self.alpha = check_alpha(self.name, alpha)
+        self.use_eviction(eviction)
         self.livelocks_broken = 0
         self._empty_key: tuple[int, int] | None = None
         self._empty_batch = 0

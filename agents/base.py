@@ -7,7 +7,24 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from mcsf_gym.core.eviction import make_eviction
 from mcsf_gym.core.view import StateView
+
+
+def check_eviction(owner: str, eviction: str) -> str:
+    """``eviction`` as a valid eviction spec, or a ``ValueError`` naming ``owner`` and the value.
+
+    Any spec :func:`mcsf_gym.core.eviction.make_eviction` accepts (``"clear-all"``,
+    ``"newest-first"``, ``"random:beta=0.2"``); the spec string is kept, the engine builds the
+    policy.
+    """
+    if not isinstance(eviction, str):
+        raise ValueError(f"{owner} eviction must be an eviction policy name, got {eviction!r}")
+    try:
+        make_eviction(eviction)
+    except ValueError as error:
+        raise ValueError(f"{owner} eviction={eviction!r}: {error}") from None
+    return eviction
 
 
 def check_alpha(owner: str, alpha: float) -> float:
@@ -24,8 +41,10 @@ class Agent:
 
     Subclasses implement :meth:`schedule`; those that draw random numbers use ``self.rng``,
     which :meth:`reset` replaces at the start of every episode. ``default_eviction`` is the
-    engine eviction policy the agent's rule assumes when a round overflows ``M`` (MODEL.md
-    section 4); :func:`agents.run_agent` uses it unless told otherwise.
+    engine eviction policy the agent's rule assumes when a round overflows ``M`` (docs/model.md
+    section 4); :func:`agents.run_agent` and ``simulate`` use it unless told otherwise. An
+    agent built with ``eviction=`` (``"mcsf:eviction=newest-first"``) replaces it with
+    :meth:`use_eviction`.
     """
 
     name: str = "agent"
@@ -33,6 +52,15 @@ class Agent:
 
     def __init__(self) -> None:
         self.rng = np.random.default_rng()
+
+    def use_eviction(self, eviction: str | None) -> None:
+        """Set ``default_eviction`` to the spec ``eviction`` (``None`` keeps the class default).
+
+        Raises:
+            ValueError: for a spec that names no eviction policy, or a bad parameter.
+        """
+        if eviction is not None:
+            self.default_eviction = check_eviction(self.name, eviction)
 
     def reset(self, rng: np.random.Generator) -> None:
         """Start a new episode with the generator ``rng``."""

@@ -1,4 +1,4 @@
-"""A naive MC-SF that recomputes MODEL.md section 5's check from scratch (for tests, benchmarks)."""
+"""A naive MC-SF recomputing docs/model.md section 5's check from scratch (tests, benchmarks)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from mcsf_gym.core.view import StateView
 def check_holds(
     prompt: np.ndarray, start: np.ndarray, end: np.ndarray, now: int, cap: float
 ) -> bool:
-    """MODEL.md section 5's memory check, written out.
+    """docs/model.md section 5's memory check, written out.
 
     For every ``t'`` in the set of predicted completion times ``end``, the requests with
     ``t' <= end_j`` hold ``s_j + t' - p_j`` tokens; their sum must be at most ``cap``. Every
@@ -41,18 +41,20 @@ class MCSFReference(Agent):
     check over all completion times and all requests, ``O((R + U)^2)`` work.
 
     Source: Jaillet et al., "Online Scheduling for LLM Inference with KV Cache Constraints",
-    NeurIPS 2025 (arXiv 2502.07115), Algorithm 1; MODEL.md section 5.
+    NeurIPS 2025 (arXiv 2502.07115), Algorithm 1; docs/model.md section 5.
 
     Args:
         alpha: memory protection, in ``[0, 1)``.
+        eviction: the engine's eviction policy on overflow (default ``clear-all``).
     """
 
     name = "mcsf-reference"
     default_eviction = "clear-all"
 
-    def __init__(self, alpha: float = 0.0) -> None:
+    def __init__(self, alpha: float = 0.0, eviction: str | None = None) -> None:
         super().__init__()
         self.alpha = check_alpha(self.name, alpha)
+        self.use_eviction(eviction)
 
     def schedule(self, view: StateView) -> list[int]:
         """Admit the shortest-predicted waiting requests while the check holds."""

@@ -6,9 +6,11 @@ from typing import Any
 
 from agents.alpha_beta import AlphaBeta
 from agents.alpha_greedy import AlphaGreedy
+from agents.area_skip import AreaSkip
 from agents.mc_benchmark import MCBenchmark
 from agents.mcsf import MCSF
 from agents.mcsf_reference import MCSFReference
+from agents.mcsf_skip import MCSFSkip
 from agents.sf_no_lookahead import SFNoLookahead
 from agents.vllm_fcfs import VLLMFCFS
 from mcsf_gym.core.instance import Instance
@@ -27,6 +29,8 @@ AGENTS.register("alpha-beta", AlphaBeta)
 AGENTS.register("vllm-fcfs", VLLMFCFS)
 AGENTS.register("sf-no-lookahead", SFNoLookahead)
 AGENTS.register("mcsf-reference", MCSFReference)
+AGENTS.register("mcsf-skip", MCSFSkip)
+AGENTS.register("area-skip", AreaSkip)
 AGENTS.register("ppo", "agents.learned:load_ppo")
 AGENTS.register("maskable-ppo", "agents.learned:load_maskable_ppo")
 

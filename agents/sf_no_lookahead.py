@@ -24,10 +24,17 @@ class SFNoLookahead(Agent):
     Source: an ablation defined by this project: MC-SF (Jaillet et al., "Online Scheduling for
     LLM Inference with KV Cache Constraints", NeurIPS 2025, arXiv 2502.07115, Algorithm 1)
     with its look-ahead replaced by vLLM's check of the coming round only.
+
+    Args:
+        eviction: the engine's eviction policy on overflow (default ``newest-first``).
     """
 
     name = "sf-no-lookahead"
     default_eviction = "newest-first"
+
+    def __init__(self, eviction: str | None = None) -> None:
+        super().__init__()
+        self.use_eviction(eviction)
 
     def schedule(self, view: StateView) -> list[int]:
         """Admit the shortest-predicted waiting requests while the coming round fits now."""

@@ -42,15 +42,20 @@ class VLLMFCFS(Agent):
     Args:
         max_num_seqs: most requests in a round (``None``: no cap).
         max_num_batched_tokens: most tokens processed in a round (``None``: no cap).
+        eviction: the engine's eviction policy on overflow (default ``newest-first``).
     """
 
     name = "vllm-fcfs"
     default_eviction = "newest-first"
 
     def __init__(
-        self, max_num_seqs: int | None = None, max_num_batched_tokens: int | None = None
+        self,
+        max_num_seqs: int | None = None,
+        max_num_batched_tokens: int | None = None,
+        eviction: str | None = None,
     ) -> None:
         super().__init__()
+        self.use_eviction(eviction)
         self.max_num_seqs = _check_cap("max_num_seqs", max_num_seqs)
         self.max_num_batched_tokens = _check_cap("max_num_batched_tokens", max_num_batched_tokens)
 
