@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["hindsight_optimum"]
+__all__ = ["evaluate", "hindsight_optimum"]
 
 
 def hindsight_optimum(*args: Any, **kwargs: Any) -> Any:
@@ -16,3 +16,10 @@ def hindsight_optimum(*args: Any, **kwargs: Any) -> Any:
     from evaluation.hindsight import hindsight_optimum as solve
 
     return solve(*args, **kwargs)
+
+
+def evaluate(*args: Any, **kwargs: Any) -> Any:
+    """The scorecard of a policy on a benchmark suite; see :func:`evaluation.bench.evaluate`."""
+    from evaluation.bench import evaluate as score
+
+    return score(*args, **kwargs)

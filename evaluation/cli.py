@@ -653,6 +653,9 @@ def build_parser() -> argparse.ArgumentParser:
     _ratio_parser(subparsers)
     _plot_parser(subparsers)
     _report_parser(subparsers)
+    from evaluation.bench_cli import add_bench_parser
+
+    add_bench_parser(subparsers)
     return parser
 
 

@@ -1,0 +1,48 @@
+"""Recompute the reference data of a benchmark suite (bounds and best-known schedules).
+
+Usage::
+
+    MCSF_GYM_DATA=../shared/data python scripts/make_reference.py --suite core-v1
+    python scripts/make_reference.py --suite core-v1 --tasks lmsys-rate50-v1 --workers 2
+
+Writes ``mcsf_gym/suites/reference/SUITE/TASK.json`` (see ``docs/benchmark.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from evaluation.bench_reference import make_reference
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the options and recompute the reference files."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", default="core-v1", help="suite name (default: core-v1)")
+    parser.add_argument("--tasks", nargs="+", default=None, help="task names (default: all)")
+    parser.add_argument(
+        "--agents", nargs="+", default=None, help="candidate agents (default: every registered)"
+    )
+    parser.add_argument(
+        "--time-limit", type=float, default=1.0, help="hindsight seconds per unit-time scenario"
+    )
+    parser.add_argument("--workers", type=int, default=None, help="worker processes")
+    parser.add_argument("--backend", choices=("local", "ray"), default="local")
+    args = parser.parse_args(argv)
+    paths = make_reference(
+        args.suite,
+        args.tasks,
+        args.agents,
+        time_limit=args.time_limit,
+        workers=args.workers,
+        backend=args.backend,
+    )
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
