@@ -61,3 +61,20 @@ def test_the_command_reports_failures(tmp_path: Path, capsys: pytest.CaptureFixt
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
 def test_every_committed_schedule_verifies(path: Path) -> None:
     assert verify_file(path) == []
+
+
+def test_summary_of_a_table_by_hand() -> None:
+    from evaluation.hindsight.paper_search import parse_seeds, summarize
+
+    records = [
+        {"value": 100, "mcsf_value": 110, "committed_best": 105, "bound": 90, "search_seconds": 1},
+        {"value": 50, "mcsf_value": 50, "committed_best": 50, "bound": 50, "search_seconds": 3},
+    ]
+    summary = summarize(records)
+    assert summary["mcsf_over_best_average"] == pytest.approx((1.1 + 1.0) / 2)
+    assert summary["better_than_committed"] == 1 and summary["equal_to_committed"] == 1
+    assert summary["gain_over_committed_average"] == pytest.approx((5 / 105) / 2)
+    assert summary["proven_optimal"] == 1 and summary["mcsf_equals_best"] == 1
+    assert parse_seeds("0-3") == [0, 1, 2, 3] and parse_seeds("4,7") == [4, 7]
+    with pytest.raises(ValueError, match="seeds"):
+        parse_seeds("a-b")

@@ -90,15 +90,51 @@ def run(
     return records
 
 
+def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """MC-SF against the best-known schedules, and those against the committed table's."""
+    value = np.array([r["value"] for r in records], dtype=np.float64)
+    mcsf = np.array([r["mcsf_value"] for r in records], dtype=np.float64)
+    ratio = mcsf / value
+    summary: dict[str, Any] = {
+        "instances": len(records),
+        "mcsf_over_best_average": float(ratio.mean()),
+        "mcsf_over_best_min": float(ratio.min()),
+        "mcsf_over_best_max": float(ratio.max()),
+        "mcsf_equals_best": int(np.sum(mcsf == value)),
+        "search_seconds_median": float(np.median([r["search_seconds"] for r in records])),
+    }
+    if all("committed_best" in r for r in records):
+        old = np.array([r["committed_best"] for r in records])
+        bound = np.array([r["bound"] for r in records])
+        summary.update(
+            better_than_committed=int(np.sum(value < old)),
+            equal_to_committed=int(np.sum(value == old)),
+            worse_than_committed=int(np.sum(value > old)),
+            gain_over_committed_average=float(np.mean((old - value) / old)),
+            best_known_average=float(np.mean(mcsf / np.minimum(value, old))),
+            mcsf_over_bound_average=float(np.mean(mcsf / bound)),
+            proven_optimal=int(np.sum(np.minimum(value, old) == bound)),
+        )
+    return summary
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the search over the seeds and write the schedule file."""
+    """Run the search over the seeds and write the schedule file (or summarise files)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workload", required=True)
+    parser.add_argument("--summary", nargs="+", help="only print the summary of these files")
+    parser.add_argument("--workload")
     parser.add_argument("--seeds", default="0-199")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--table", default=None, help="committed rows.csv to compare with")
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out")
     args = parser.parse_args(argv)
+    if args.summary:
+        for path in args.summary:
+            records = json.loads(Path(path).read_text())["schedules"]
+            print(json.dumps({"file": path, **summarize(records)}))
+        return 0
+    if args.workload is None or args.out is None:
+        parser.error("--workload and --out are needed to run the search")
     records = run(args.workload, parse_seeds(args.seeds), args.seconds, args.table)
     description = (
         f"best_schedule, {args.seconds:g} s per instance, workload {args.workload}, seeds "
