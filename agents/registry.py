@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.a_max import AMax
+from agents.a_min import AMin
 from agents.alpha_beta import AlphaBeta
 from agents.alpha_greedy import AlphaGreedy
 from agents.area_skip import AreaSkip
+from agents.geometric import GBA, GSA
 from agents.mc_benchmark import MCBenchmark
 from agents.mcsf import MCSF
 from agents.mcsf_reference import MCSFReference
 from agents.mcsf_skip import MCSFSkip
+from agents.nested_wait import NestedWait
 from agents.sf_no_lookahead import SFNoLookahead
+from agents.sorted_f import SortedF
 from agents.vllm_fcfs import VLLMFCFS
+from agents.vllm_v1 import VLLMV1
+from agents.wait import Wait
 from mcsf_gym.core.instance import Instance
 from mcsf_gym.core.result import SimulationResult
 from mcsf_gym.core.scheduler import Scheduler
@@ -31,6 +38,14 @@ AGENTS.register("sf-no-lookahead", SFNoLookahead)
 AGENTS.register("mcsf-reference", MCSFReference)
 AGENTS.register("mcsf-skip", MCSFSkip)
 AGENTS.register("area-skip", AreaSkip)
+AGENTS.register("sorted-f", SortedF)
+AGENTS.register("a-max", AMax)
+AGENTS.register("a-min", AMin)
+AGENTS.register("wait", Wait)
+AGENTS.register("nested-wait", NestedWait)
+AGENTS.register("gba", GBA)
+AGENTS.register("gsa", GSA)
+AGENTS.register("vllm-v1", VLLMV1)
 AGENTS.register("ppo", "agents.learned:load_ppo")
 AGENTS.register("maskable-ppo", "agents.learned:load_maskable_ppo")
 

@@ -8,11 +8,12 @@ from agents.base import Agent
 from mcsf_gym.core.view import StateView
 
 
-def _check_cap(field: str, value: int | None) -> int | None:
+def check_cap(owner: str, field: str, value: int | None) -> int | None:
+    """``value`` as a positive integer (or ``None``), or a ``ValueError`` naming the field."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"vllm-fcfs {field} must be a positive integer or None, got {value!r}")
+        raise ValueError(f"{owner} {field} must be a positive integer or None, got {value!r}")
     return int(value)
 
 
@@ -56,8 +57,10 @@ class VLLMFCFS(Agent):
     ) -> None:
         super().__init__()
         self.use_eviction(eviction)
-        self.max_num_seqs = _check_cap("max_num_seqs", max_num_seqs)
-        self.max_num_batched_tokens = _check_cap("max_num_batched_tokens", max_num_batched_tokens)
+        self.max_num_seqs = check_cap(self.name, "max_num_seqs", max_num_seqs)
+        self.max_num_batched_tokens = check_cap(
+            self.name, "max_num_batched_tokens", max_num_batched_tokens
+        )
 
     def schedule(self, view: StateView) -> list[int]:
         """Admit waiting requests in arrival order while the coming round fits now."""
