@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from mcsf_gym.core.checks import check_integer
 from mcsf_gym.core.config import resolve_memory
 from mcsf_gym.core.eviction import EvictionPolicy, make_eviction
 from mcsf_gym.core.instance import Instance
@@ -48,11 +49,7 @@ MAX_WINDOW = 1024
 
 
 def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_integer(name, value, low=1)
 
 
 def check_keywords(given: Iterable[str], known: Iterable[str], what: str) -> None:

@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable
 from typing import Any, NoReturn
 
+from mcsf_gym.core.checks import MAX_TOKENS
 from mcsf_gym.core.config import resolve_memory
 from mcsf_gym.core.predictions import Predictor, make_predictor
 from mcsf_gym.core.time_models import make_time_model
@@ -20,14 +21,26 @@ def fail(owner: str, field: str, value: Any, rule: str) -> NoReturn:
     raise ValueError(f"{owner}: {field} must be {rule}, got {value!r}")
 
 
+#: The most requests a workload may draw (``n``, ``n_min``, ``n_max``, ``burst``): ten million,
+#: about 1 GB of arrays; more would exhaust memory before the first round.
+MAX_REQUESTS = 10_000_000
+
+_REQUEST_COUNTS = frozenset({"n", "n_min", "n_max", "burst"})
+
+
 def integer(owner: str, field: str, value: Any, minimum: int | None = None) -> int:
-    """``value`` as an ``int`` (integral floats accepted), at least ``minimum`` if given."""
-    rule = "an integer" if minimum is None else f"an integer >= {minimum}"
+    """``value`` as an ``int`` (integral floats accepted), at least ``minimum`` if given.
+
+    At most :data:`MAX_REQUESTS` for a count of requests, :data:`MAX_TOKENS` otherwise.
+    """
+    maximum = MAX_REQUESTS if field in _REQUEST_COUNTS else MAX_TOKENS
+    low = "" if minimum is None else f">= {minimum} and "
+    rule = f"an integer {low}<= {maximum}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         fail(owner, field, value, rule)
     if not math.isfinite(value) or value != int(value):
         fail(owner, field, value, rule)
-    if minimum is not None and value < minimum:
+    if (minimum is not None and value < minimum) or value > maximum:
         fail(owner, field, value, rule)
     return int(value)
 
