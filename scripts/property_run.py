@@ -242,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--episodes", type=int, default=100_000, help="environment episodes")
     parser.add_argument("--agent-runs", type=int, default=10_000, help="agent runs in all")
+    parser.add_argument(
+        "--start", type=int, default=0,
+        help="index of the first episode and agent run (to split one run over machines)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of the whole run")
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
     parser.add_argument("--out", type=Path, default=Path("results/property_run"))
@@ -257,34 +261,45 @@ def main(argv: list[str] | None = None) -> int:
     counts: Counter[str] = Counter()
     failures: list[dict[str, Any]] = []
     started = time.perf_counter()
+    args.out.mkdir(parents=True, exist_ok=True)
+    done = 0
+
+    def record(chunk_counts: Counter[str], chunk_failures: list[dict[str, Any]]) -> dict:
+        nonlocal done
+        counts.update(chunk_counts)
+        failures.extend(chunk_failures)
+        done += 1
+        summary = {
+            "command": "python scripts/property_run.py " + " ".join(argv or sys.argv[1:]),
+            "mcsf_gym_version": mcsf_gym.__version__,
+            "commit": commit,
+            "start": args.start,
+            "episodes": args.episodes,
+            "agent_runs": args.agent_runs,
+            "chunks_done": f"{done} of {len(jobs)}",
+            "agents": agent_names(),
+            "evictions": EVICTIONS,
+            "env_options": ENV_OPTIONS,
+            "counts": dict(sorted(counts.items())),
+            "failures": failures[:200],
+            "n_failures": len(failures),
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+        (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        return summary
+
+    commit = _commit()
+    summary = record(Counter(), [])
+    done = 0
     if args.workers == 1:
         results = (job(args.seed, indices) for job, indices in jobs)
         for chunk_counts, chunk_failures in tqdm(results, total=len(jobs), desc="chunks"):
-            counts.update(chunk_counts)
-            failures.extend(chunk_failures)
+            summary = record(chunk_counts, chunk_failures)
     else:
         with ProcessPoolExecutor(args.workers) as pool:
             futures = [pool.submit(job, args.seed, indices) for job, indices in jobs]
             for future in tqdm(as_completed(futures), total=len(futures), desc="chunks"):
-                chunk_counts, chunk_failures = future.result()
-                counts.update(chunk_counts)
-                failures.extend(chunk_failures)
-    summary = {
-        "command": "python scripts/property_run.py " + " ".join(argv or sys.argv[1:]),
-        "mcsf_gym_version": mcsf_gym.__version__,
-        "commit": _commit(),
-        "episodes": args.episodes,
-        "agent_runs": args.agent_runs,
-        "agents": agent_names(),
-        "evictions": EVICTIONS,
-        "env_options": ENV_OPTIONS,
-        "counts": dict(sorted(counts.items())),
-        "failures": failures[:200],
-        "n_failures": len(failures),
-        "seconds": round(time.perf_counter() - started, 1),
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+                summary = record(*future.result())
     for key, value in summary["counts"].items():
         print(f"{key:32s} {value:>8d}")
     print(f"failures: {len(failures)}; {summary['seconds']} s; wrote {args.out / 'summary.json'}")
