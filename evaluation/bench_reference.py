@@ -2,13 +2,14 @@
 
 For every evaluation scenario of a task (see :mod:`mcsf_gym.suites.reference` for the file):
 
-- the bound: for ``unit`` time the larger of the hindsight solver's proven bound (the
-  strengthened relaxation and, within the time limit, the integer program) and the
-  combinatorial volume and head bounds (:mod:`evaluation.hindsight`),
+- the bound: for ``unit`` time the combinatorial volume and head bounds of
+  :mod:`evaluation.hindsight` and, when ``time_limit > 0``, the hindsight solver's proven bound
+  (the strengthened relaxation and the integer program), whichever is larger;
   for ``linear`` time :func:`evaluation.bounds_linear.linear_lower_bound`;
 - the candidates: every agent run under the task's predictions and eviction policy, the same
   agents run on the instance with exact predictions (schedules that know every output, as the
-  hindsight does), and for ``unit`` time the hindsight solver's schedule;
+  hindsight does), and for ``unit`` time with ``time_limit > 0`` the hindsight solver's
+  schedule;
 - the best known: candidates in increasing total latency are replayed with
   :class:`agents.Replay` on the instance with exact predictions; the replay is itself a
   schedule, kept only if replaying its own start times reproduces it exactly (same starts, no
@@ -60,14 +61,14 @@ class ReferenceJob:
         task: the task name.
         seed: the evaluation seed.
         agents: agent specs.
-        time_limit: hindsight solver seconds per scenario (``unit`` tasks).
+        time_limit: hindsight solver seconds per scenario (``unit`` tasks; 0: no solver).
     """
 
     suite: str
     task: str
     seed: int
     agents: tuple[str, ...]
-    time_limit: float = 1.0
+    time_limit: float = 0.0
 
 
 def exact_instance(instance: Instance) -> Instance:
@@ -108,11 +109,14 @@ def _bound(task: Task, instance: Instance, memory: int, time_limit: float) -> tu
         return {"bound": bound.bound, "method": bound.method, "parts": bound.parts}, None
     from evaluation.hindsight import hindsight_lower_bound, hindsight_optimum
 
-    solution = hindsight_optimum(instance, memory=memory, time_limit=time_limit, seed=0)
     combinatorial = hindsight_lower_bound(instance, memory, method="combinatorial")
-    parts = {"hindsight": solution.bound, **combinatorial.parts}
+    parts = dict(combinatorial.parts)
+    solution = None
+    if time_limit > 0:
+        solution = hindsight_optimum(instance, memory=memory, time_limit=time_limit, seed=0)
+        parts["hindsight"] = solution.bound
     bound = max(parts.values())
-    method = "optimal" if bound >= solution.value else max(parts, key=parts.__getitem__)
+    method = max(parts, key=parts.__getitem__)
     return {"bound": bound, "method": method, "parts": parts}, solution
 
 
@@ -197,7 +201,7 @@ def make_reference(
     tasks: Sequence[str] | None = None,
     agents: Sequence[str] | None = None,
     *,
-    time_limit: float = 1.0,
+    time_limit: float = 0.0,
     workers: int | None = None,
     backend: str = "local",
     progress: bool = True,
@@ -208,7 +212,7 @@ def make_reference(
         suite: suite name.
         tasks: task names (default: all).
         agents: agent specs run as candidates (default: :func:`default_agents`).
-        time_limit: hindsight solver seconds per unit-time scenario.
+        time_limit: hindsight solver seconds per unit-time scenario (0: the solver is not run).
         workers: local worker processes (see :func:`evaluation.runner.run_jobs`).
         backend: ``"local"`` or ``"ray"``.
         progress: show a progress bar.

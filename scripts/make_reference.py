@@ -26,7 +26,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--agents", nargs="+", default=None, help="candidate agents (default: every registered)"
     )
     parser.add_argument(
-        "--time-limit", type=float, default=1.0, help="hindsight seconds per unit-time scenario"
+        "--time-limit",
+        type=float,
+        default=0.0,
+        help="hindsight solver seconds per unit-time scenario (default 0: not run)",
     )
     parser.add_argument("--workers", type=int, default=None, help="worker processes")
     parser.add_argument("--backend", choices=("local", "ray"), default="local")
