@@ -142,11 +142,14 @@ def random_instance(rng: np.random.Generator, unit: bool) -> tuple[Instance, int
     output = np.array([rng.integers(1, memory - s + 1) for s in prompt])
     noise = rng.uniform(0.2, 1.8, size=n)
     prediction = np.maximum(1, np.round(output * noise)).astype(int)
+    # Interval predictions [lower, prediction] for the interval-aware agents; the true length
+    # may lie outside (under-predicted upper ends), as with noisy intervals.
+    lower = np.maximum(1, np.floor(prediction * rng.uniform(0.3, 1.0, size=n))).astype(int)
     if unit:
         arrival = np.sort(rng.integers(0, max(1, 2 * n), size=n)).astype(float)
     else:
         arrival = np.sort(rng.uniform(0, 0.05 * n, size=n))
-    return Instance(arrival, prompt, output, prediction=prediction), memory
+    return Instance(arrival, prompt, output, prediction=prediction, lower=lower), memory
 
 
 def agent_run(agent: str, eviction: str, seed: int) -> str:
