@@ -72,6 +72,10 @@ class Scorecard:
         }
 
 
+class NotApplicable(ValueError):
+    """A policy refuses a task's scenarios (e.g. an interval-aware agent without intervals)."""
+
+
 def _is_sb3_model(policy: Any) -> bool:
     return hasattr(policy, "predict") and hasattr(policy, "observation_space")
 
@@ -143,14 +147,17 @@ def run_task(
     rows = []
     for seed in task.eval_seeds if seeds is None else seeds:
         scenario = task.scenario(seed)
-        result = run_agent(
-            scenario.instance,
-            agent,
-            memory=scenario.memory,
-            time_model=task.time_model,
-            eviction=task.eviction,
-            seed=seed,
-        )
+        try:
+            result = run_agent(
+                scenario.instance,
+                agent,
+                memory=scenario.memory,
+                time_model=task.time_model,
+                eviction=task.eviction,
+                seed=seed,
+            )
+        except ValueError as error:
+            raise NotApplicable(f"{label} on {task.name}: {error}") from error
         record = reference[seed]
         value = result.total_latency
         rows.append(
@@ -169,14 +176,23 @@ def run_task(
     return rows
 
 
-def summarize_task(task: Task, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The scorecard row of one task from its scenario rows."""
+def summarize_task(
+    task: Task, rows: Sequence[dict[str, Any]], label: str, note: str = ""
+) -> dict[str, Any]:
+    """The scorecard row of one task from its scenario rows (NaN and ``note`` when none)."""
     entry: dict[str, Any] = {
         "task": task.name,
-        "agent": rows[0]["agent"],
+        "agent": label,
         "time_model": task.time_model,
         "scenarios": len(rows),
+        "note": note,
     }
+    if not rows:
+        for key in (*METRICS, f"ratio_to_{BASELINE}", f"ratio_to_{BASELINE}_low",
+                    f"ratio_to_{BASELINE}_high", "ratio_to_best", "ratio_to_bound",
+                    "worst_ratio_to_best"):  # fmt: skip
+            entry[key] = math.nan
+        return entry
     for metric in METRICS:
         entry[metric] = float(np.mean([row[metric] for row in rows]))
     key = f"ratio_to_{BASELINE}"
@@ -192,14 +208,22 @@ def summarize_task(task: Task, rows: Sequence[dict[str, Any]]) -> dict[str, Any]
 
 
 def aggregate(tasks: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The suite aggregate: geometric means over tasks of the mean ratios to best and bound."""
+    """The suite aggregate: geometric means over tasks of the mean ratios to best and bound.
+
+    Tasks the policy does not apply to (no scenario rows) are left out and counted in
+    ``not_applicable``; aggregates over different task sets are not comparable.
+    """
+    scored = [row for row in tasks if row["scenarios"]]
 
     def geomean(key: str) -> float:
-        return float(np.exp(np.mean(np.log([row[key] for row in tasks]))))
+        if not scored:
+            return math.nan
+        return float(np.exp(np.mean(np.log([row[key] for row in scored]))))
 
     return {
-        "tasks": len(tasks),
-        "scenarios": int(sum(row["scenarios"] for row in tasks)),
+        "tasks": len(scored),
+        "not_applicable": len(tasks) - len(scored),
+        "scenarios": int(sum(row["scenarios"] for row in scored)),
         "geomean_ratio_to_best": geomean("ratio_to_best"),
         "geomean_ratio_to_bound": geomean("ratio_to_bound"),
         f"geomean_ratio_to_{BASELINE}": geomean(f"ratio_to_{BASELINE}"),
@@ -207,10 +231,18 @@ def aggregate(tasks: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def build_scorecard(
-    label: str, suite: Suite, tasks: Sequence[Task], rows_by_task: dict[str, list[dict[str, Any]]]
+    label: str,
+    suite: Suite,
+    tasks: Sequence[Task],
+    rows_by_task: dict[str, list[dict[str, Any]]],
+    notes: dict[str, str] | None = None,
 ) -> Scorecard:
-    """A :class:`Scorecard` from the scenario rows of every task."""
-    summaries = [summarize_task(task, rows_by_task[task.name]) for task in tasks]
+    """A :class:`Scorecard` from the scenario rows of every task (``notes``: why none)."""
+    notes = notes or {}
+    summaries = [
+        summarize_task(task, rows_by_task[task.name], label, notes.get(task.name, ""))
+        for task in tasks
+    ]
     scenarios = [row for task in tasks for row in rows_by_task[task.name]]
     return Scorecard(label, suite.name, summaries, aggregate(summaries), scenarios)
 
@@ -235,7 +267,9 @@ def evaluate(
         progress: called with each task's name before it runs.
 
     Returns:
-        The :class:`Scorecard`.
+        The :class:`Scorecard`. A task whose scenarios the policy refuses with a
+        ``ValueError`` (an interval-aware agent without interval predictions) gets a row of
+        NaN with the reason in ``note`` and is left out of the aggregate.
 
     Raises:
         ValueError: for an unknown suite or task, a bad policy, a policy whose spaces do not
@@ -251,9 +285,13 @@ def evaluate(
     selected = loaded.select(tasks)
     label, agent = resolve_policy(policy, loaded, name)
     references = {task.name: load_reference(task) for task in selected}
-    rows_by_task = {}
+    rows_by_task: dict[str, list[dict[str, Any]]] = {}
+    notes: dict[str, str] = {}
     for task in selected:
         if progress is not None:
             progress(task.name)
-        rows_by_task[task.name] = run_task(task, agent, references[task.name], label)
-    return build_scorecard(label, loaded, selected, rows_by_task)
+        try:
+            rows_by_task[task.name] = run_task(task, agent, references[task.name], label)
+        except NotApplicable as error:
+            rows_by_task[task.name], notes[task.name] = [], str(error)
+    return build_scorecard(label, loaded, selected, rows_by_task, notes)

@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from evaluation.bench import Scorecard, build_scorecard, run_task
+from evaluation.bench import NotApplicable, Scorecard, build_scorecard, run_task
 from evaluation.bench_report import write_outputs
 from mcsf_gym.suites import load_reference, load_suite
 
@@ -42,8 +42,11 @@ class BenchJob:
 def run_bench_job(job: BenchJob) -> dict[str, Any]:
     """``{"job": ..., "rows": [...]}`` for one job (picklable, for worker processes)."""
     task = load_suite(job.suite).task(job.task)
-    rows = run_task(task, job.agent, load_reference(task), job.agent)
-    return {"job": asdict(job), "rows": rows}
+    try:
+        rows = run_task(task, job.agent, load_reference(task), job.agent)
+    except NotApplicable as error:
+        return {"job": asdict(job), "rows": [], "note": str(error)}
+    return {"job": asdict(job), "rows": rows, "note": ""}
 
 
 def run_and_save(job: BenchJob, out: str) -> dict[str, Any]:
@@ -124,8 +127,10 @@ def bench(
         done[BenchJob(**result["job"])] = result
     cards = []
     for spec in agents:
-        rows = {task.name: done[BenchJob(suite, task.name, spec)]["rows"] for task in selected}
-        cards.append(build_scorecard(spec, loaded, selected, rows))
+        saved = {task.name: done[BenchJob(suite, task.name, spec)] for task in selected}
+        rows = {name: result["rows"] for name, result in saved.items()}
+        notes = {name: result.get("note", "") for name, result in saved.items()}
+        cards.append(build_scorecard(spec, loaded, selected, rows, notes))
     config = {
         "command": "bench",
         "suite": suite,

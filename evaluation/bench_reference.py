@@ -138,14 +138,17 @@ def run_reference_job(job: ReferenceJob) -> dict[str, Any]:
         for label, instance in ((spec, scenario.instance), (f"{spec}@exact", exact)):
             if label != spec and task.prediction == "exact":
                 continue
-            result = run_agent(
-                instance,
-                spec,
-                memory=memory,
-                time_model=time_model,
-                eviction=task.eviction,
-                seed=job.seed,
-            )
+            try:
+                result = run_agent(
+                    instance,
+                    spec,
+                    memory=memory,
+                    time_model=time_model,
+                    eviction=task.eviction,
+                    seed=job.seed,
+                )
+            except ValueError:  # the agent does not apply (e.g. needs interval predictions)
+                break
             if label == spec:
                 values[spec] = result.total_latency
             candidates.append((result.total_latency, label, np.asarray(result.start)))

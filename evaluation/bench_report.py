@@ -48,18 +48,24 @@ def write_json(payload: dict[str, Any], path: Path) -> Path:
     return path
 
 
+def _rank(value: float, card: Scorecard) -> tuple[bool, float, str]:
+    """Sort key: finite values first, ascending, ties by agent name."""
+    finite = math.isfinite(value)
+    return (not finite, value if finite else 0.0, card.agent)
+
+
 def markdown_table(cards: Sequence[Scorecard]) -> str:
     """The scorecards as Markdown: an aggregate table, then one table per task."""
     lines = [
-        "| agent | geomean TEL / best known | geomean TEL / bound | geomean TEL / MC-SF |",
-        "|---|---:|---:|---:|",
+        "| agent | tasks | geomean TEL / best known | geomean TEL / bound | geomean TEL / MC-SF |",
+        "|---|---:|---:|---:|---:|",
     ]
-    ranked = sorted(cards, key=lambda card: (card.aggregate["geomean_ratio_to_best"], card.agent))
+    ranked = sorted(cards, key=lambda card: _rank(card.aggregate["geomean_ratio_to_best"], card))
     for card in ranked:
         a = card.aggregate
         baseline = a[f"geomean_ratio_to_{BASELINE}"]
         lines.append(
-            f"| {card.agent} | {_number(a['geomean_ratio_to_best'])} | "
+            f"| {card.agent} | {a['tasks']} | {_number(a['geomean_ratio_to_best'])} | "
             f"{_number(a['geomean_ratio_to_bound'])} | {_number(baseline)} |"
         )
     tasks = [row["task"] for row in cards[0].tasks] if cards else []
@@ -73,7 +79,7 @@ def markdown_table(cards: Sequence[Scorecard]) -> str:
             "TEL / MC-SF [95% CI] | [TEL / best, TEL / bound] |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
-        for card in sorted(cards, key=lambda card: (card[task]["ratio_to_best"], card.agent)):
+        for card in sorted(cards, key=lambda card: _rank(card[task]["ratio_to_best"], card)):
             row = card[task]
             key = f"ratio_to_{BASELINE}"
             lines.append(
