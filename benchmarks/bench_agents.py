@@ -13,11 +13,18 @@ memory profile; ``mcsf-reference`` re-sorts the queue and recomputes the check f
 ``--n-reference`` runs the reference (and a second MC-SF run, for the speed-up) on the first
 requests of the instance only, for machines where the full reference run is too slow.
 
+``--agents`` also times other agents on the same instance, each under its own default
+eviction policy (the literature's heuristics by default: ``mcsf-skip``, ``area-skip``,
+``sorted-f``, ``wait``, ``nested-wait``, ``gba``, ``gsa``, ``vllm-v1``; ``a-max`` and
+``a-min`` need ``--prediction interval:eps=...``), beside MC-SF's row. ``--agents`` with no
+name skips them.
+
 Usage::
 
     python benchmarks/bench_agents.py --out results/bench_agents.json
     python benchmarks/bench_agents.py --n 2000 --rate 10
     python benchmarks/bench_agents.py --n-reference 2000
+    python benchmarks/bench_agents.py --rate 10 --out results/agents/decision_time.json
 """
 
 from __future__ import annotations
@@ -61,6 +68,12 @@ class TimedScheduler:
         return admitted
 
 
+#: The agents ``--agents`` times by default (those that run on point predictions).
+HEURISTICS = (
+    "mcsf-skip", "area-skip", "sorted-f", "wait", "nested-wait", "gba", "gsa", "vllm-v1",
+)
+
+
 def time_agent(spec: str, instance: Instance, config: SimConfig) -> tuple[dict[str, Any], Any]:
     """Simulate ``spec`` on ``instance``; decision-time statistics and the result."""
     timed = TimedScheduler(make_agent(spec))
@@ -80,6 +93,8 @@ def time_agent(spec: str, instance: Instance, config: SimConfig) -> tuple[dict[s
         "decision_s_total": float(micro.sum() / 1e6),
         "wall_s": wall,
         "mean_latency_s": result.mean_latency,
+        "evictions": int(result.metrics["evictions"]),
+        "eviction_policy": config.eviction if isinstance(config.eviction, str) else "custom",
     }
     return stats, result
 
@@ -107,6 +122,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=int,
         default=None,
         help="run mcsf-reference on the first N requests only (default: all)",
+    )
+    parser.add_argument(
+        "--agents",
+        nargs="*",
+        default=list(HEURISTICS),
+        help="other agents to time, each under its default eviction policy",
     )
     parser.add_argument("--out", type=Path, help="also write the results to this JSON file")
     args = parser.parse_args(argv)
@@ -139,6 +160,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         rows.append(fast_same)
     naive, naive_result = time_agent("mcsf-reference", subset, config)
     rows.append(naive)
+    for spec in args.agents:
+        own = SimConfig(
+            memory=args.memory,
+            time_model="linear",
+            eviction=make_agent(spec).default_eviction,
+            seed=args.seed,
+        )
+        rows.append(time_agent(spec, instance, own)[0])
     identical = same_schedule(fast_same_result, naive_result)
     summary = {
         "benchmark": "agents",
@@ -155,12 +184,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "python": platform.python_version(),
         "machine": platform.machine(),
     }
-    header = f"{'agent':<15} {'n':>6} {'decisions':>9} {'mean us':>9} {'p99 us':>9} {'wall s':>8}"
+    header = (
+        f"{'agent':<15} {'n':>6} {'decisions':>9} {'mean us':>9} {'p99 us':>9} {'wall s':>8} "
+        f"{'latency s':>9}"
+    )
     print(header)
     for row in rows:
         print(
             f"{row['agent']:<15} {row['n']:>6} {row['decisions']:>9} "
-            f"{row['decision_us_mean']:>9.1f} {row['decision_us_p99']:>9.1f} {row['wall_s']:>8.2f}"
+            f"{row['decision_us_mean']:>9.1f} {row['decision_us_p99']:>9.1f} {row['wall_s']:>8.2f} "
+            f"{row['mean_latency_s']:>9.3f}"
         )
     print(
         f"speed-up on {n_reference} requests: {summary['speedup_decision_mean']:.1f}x per "
