@@ -15,9 +15,9 @@ falls linearly to 0. Objective: total waiting ``sum_i (p_i - a_i)`` (the total l
 the constant ``sum_i o_i``).
 
 The kernels are compiled with numba (``njit``, cached on disk) when it is installed, which
-makes them about two orders of magnitude faster than the interpreted fallback (the same
-functions, run by Python). numba ships wheels for the supported CPython versions and is in
-the ``solvers`` extra.
+makes them about 360 times faster than the interpreted fallback (the same functions, run by
+Python; measured in docs/hindsight.md). numba ships wheels for the supported CPython
+versions and is in the ``solvers`` extra.
 """
 
 from __future__ import annotations
