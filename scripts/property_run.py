@@ -256,11 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     chunk = 500
+    env_end, agent_end = args.start + args.episodes, args.start + args.agent_runs
     jobs = [
-        (env_cases, range(i, min(i + chunk, args.episodes))) for i in range(0, args.episodes, chunk)
+        (env_cases, range(i, min(i + chunk, env_end))) for i in range(args.start, env_end, chunk)
     ]
-    jobs += [(agent_cases, range(i, min(i + chunk // 10, args.agent_runs)))
-             for i in range(0, args.agent_runs, chunk // 10)]  # fmt: skip
+    jobs += [(agent_cases, range(i, min(i + chunk // 10, agent_end)))
+             for i in range(args.start, agent_end, chunk // 10)]  # fmt: skip
     counts: Counter[str] = Counter()
     failures: list[dict[str, Any]] = []
     started = time.perf_counter()
