@@ -46,7 +46,11 @@ def test_matches_exhaustive_search_and_replays(case) -> None:
     np.testing.assert_array_equal(replay.start, opt.start)
     assert replay.metrics["evictions"] == 0 and replay.total_latency == opt.value
     for name in BUILT_IN:
-        agent = run_agent(inst, name, memory=memory, time_model="unit", seed=0)
+        try:
+            agent = run_agent(inst, name, memory=memory, time_model="unit", seed=0)
+        except ValueError as error:  # agents that need interval predictions (a-max, ...)
+            assert "interval predictions" in str(error), name
+            continue
         assert agent.total_latency >= opt.value - 1e-9, name
 
 

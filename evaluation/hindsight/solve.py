@@ -67,7 +67,8 @@ def hindsight_optimum(
         threads: solver threads (>= 1).
         solver: ``"highs"``, ``"cpsat"`` or ``"auto"`` (``DEFAULT_SOLVER``).
         levels: head inequalities ``r = 1..levels`` (``0`` turns them off; for experiments).
-        search_share: share of the time limit for the schedule search, in ``[0, 1)``.
+        search_share: share of the time limit for the schedule search, in ``[0, 1)`` (``0``
+            skips it: the integer program then starts from MC-SF's schedule).
 
         seed: seed of the search and the solvers.
         verify: replay the schedule in the simulator and record it in ``verified``.
