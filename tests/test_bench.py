@@ -153,9 +153,13 @@ def _check_bounds(tasks: list, agents: list[str], seeds: int | None) -> None:
             scenario = task.scenario(seed)
             record = reference[seed]
             for spec in agents:
-                result = run_agent(scenario.instance, spec, memory=scenario.memory,
-                                   time_model=task.time_model, eviction=task.eviction,
-                                   seed=seed)  # fmt: skip
+                try:
+                    result = run_agent(scenario.instance, spec, memory=scenario.memory,
+                                       time_model=task.time_model, eviction=task.eviction,
+                                       seed=seed)  # fmt: skip
+                except ValueError as error:  # interval-aware agents refuse other predictions
+                    assert "interval" in str(error), (task.name, spec, error)
+                    continue
                 assert record.bound <= result.total_latency * (1 + 1e-12), (task.name, seed, spec)
                 assert record.best_known <= result.total_latency * (1 + 1e-9) or (
                     spec not in record.values
@@ -164,7 +168,8 @@ def _check_bounds(tasks: list, agents: list[str], seeds: int | None) -> None:
 
 @pytest.mark.skipif(not os.environ.get("MCSF_GYM_DATA"), reason="shared trace data not present")
 def test_every_bound_below_every_agent_on_a_subset() -> None:
-    _check_bounds(list(SUITE.tasks), default_agents(), seeds=1)
+    tasks = ["paper-model2-v1", "heavy-prompt-v1", "azure-code-v1", "lmsys-interval-v1"]
+    _check_bounds([SUITE.task(name) for name in tasks], default_agents(), seeds=1)
 
 
 @pytest.mark.slow
