@@ -60,14 +60,24 @@ def admit_prefix(view: StateView, order: NDArray[np.int64], alpha: float) -> lis
     return walk_prefix(view, _chunks(np.asarray(order, dtype=np.int64)), alpha)
 
 
-def walk_skipping(view: StateView, chunks: Iterable[NDArray[np.int64]], alpha: float) -> list[int]:
+def walk_skipping(
+    view: StateView,
+    chunks: Iterable[NDArray[np.int64]],
+    alpha: float,
+    *,
+    by_prediction: bool = False,
+) -> list[int]:
     """Admit candidates in the given order whenever the look-ahead check holds; skip misses.
 
     The check is MC-SF's (:func:`admit_prefix`); a candidate that does not fit is passed over
     and the walk goes on. It ends early, with the same result, once not even a one-token
     prompt predicted to produce one token fits: every candidate needs at least that at the
-    coming boundary. If nothing runs and nothing fits, the first candidate is admitted alone
-    (it fits in ``M`` on its own).
+    coming boundary. With ``by_prediction`` (the chunks come in non-decreasing
+    ``view.prediction``, as MC-SF's queue) it also ends after a miss at prediction ``p`` when
+    neither a one-token prompt of length ``p`` fits nor, at the coming boundary, a prompt of
+    ``M - p + 1`` tokens: every later candidate either is planned at least ``p`` rounds or
+    is clipped below ``p`` (``M - s < p``), so has a prompt of more than ``M - p``. If nothing
+    runs and nothing fits, the first candidate is admitted alone (it fits in ``M`` alone).
     """
     check = view.admission_check(alpha)
     admitted: list[int] = []
@@ -79,11 +89,17 @@ def walk_skipping(view: StateView, chunks: Iterable[NDArray[np.int64]], alpha: f
             first = int(ids[0])
         prompts = view.prompt[ids].tolist()
         lengths = view.predicted_length(ids).tolist()
-        for request, prompt, length in zip(ids.tolist(), prompts, lengths, strict=True):
+        floors = view.prediction[ids].tolist()
+        rows = zip(ids.tolist(), prompts, lengths, floors, strict=True)
+        for request, prompt, length, floor in rows:
             if check.fits(prompt, length):
                 check.add(prompt, length)
                 admitted.append(request)
-            elif not check.fits(1, 1):
+            elif not check.fits(1, 1) or (
+                by_prediction
+                and not check.fits(1, min(floor, view.memory - 1))
+                and not check.fits(view.memory - floor + 1, 1)
+            ):
                 return _or_first(view, admitted, first)
     return _or_first(view, admitted, first)
 

@@ -50,7 +50,7 @@ class MCSFSkip(Agent):
     def schedule(self, view: StateView) -> list[int]:
         """Admit, shortest predicted first, every waiting request that passes the check."""
         self._queue.sync(view)
-        return walk_skipping(view, self._queue.chunks(view), self.alpha)
+        return walk_skipping(view, self._queue.chunks(view), self.alpha, by_prediction=True)
 
     def __repr__(self) -> str:
         return f"MCSFSkip(alpha={self.alpha}, eviction={self.default_eviction!r})"

@@ -62,7 +62,10 @@ class SortedF(Agent):
                 first = int(ids[0])
             prompts = view.prompt[ids].tolist()
             lengths = view.predicted_length(ids).tolist()
-            for request, prompt, length in zip(ids.tolist(), prompts, lengths, strict=True):
+            floors = view.prediction[ids].tolist()
+            for request, prompt, length, floor in zip(
+                ids.tolist(), prompts, lengths, floors, strict=True
+            ):
                 if check.fits(prompt, length):
                     check.add(prompt, length)
                     added.append(request)
@@ -70,7 +73,10 @@ class SortedF(Agent):
                     score = total / len(added) ** 2
                     if score <= best:
                         best, best_count = score, len(added)
-                elif not check.fits(1, 1):
+                elif not check.fits(1, 1) or (
+                    not check.fits(1, min(floor, view.memory - 1))
+                    and not check.fits(view.memory - floor + 1, 1)
+                ):  # nothing later fits: see agents.mcsf.walk_skipping (by_prediction)
                     return self._chosen(view, added[:best_count], first)
         return self._chosen(view, added[:best_count], first)
 

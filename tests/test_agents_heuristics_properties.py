@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents import run_agent
+from agents import MCSFSkip, run_agent
+from agents.mcsf import walk_skipping
 from mcsf_gym import Instance
 from mcsf_gym.core.predictions import apply_predictions
 
@@ -66,3 +67,27 @@ def test_point_predictions_and_linear_time(spec: str, case: tuple[Instance, int,
     assert np.isfinite(res.finish).all()
     assert res.metrics["peak_memory"] <= memory
 
+
+
+class _SkipWithoutEarlyExit(MCSFSkip):
+    """mcsf-skip walking its whole queue (no early exit by prediction)."""
+
+    def schedule(self, view):
+        self._queue.sync(view)
+        return walk_skipping(view, self._queue.chunks(view), self.alpha)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=instances())
+def test_the_early_exit_of_the_skipping_walk_changes_nothing(
+    case: tuple[Instance, int, int],
+) -> None:
+    inst, memory, seed = case
+    noisy = apply_predictions(inst, "noisy:eps=0.8", np.random.default_rng(seed))
+    for instance in (inst, noisy):
+        fast = run_agent(instance, MCSFSkip(), memory=memory, time_model="unit", seed=seed)
+        full = run_agent(
+            instance, _SkipWithoutEarlyExit(), memory=memory, time_model="unit", seed=seed
+        )
+        np.testing.assert_array_equal(fast.start, full.start)
+        np.testing.assert_array_equal(fast.finish, full.finish)
