@@ -142,8 +142,9 @@ def run_task(
         label: the agent's name in the rows.
         seeds: a subset of the evaluation seeds (default: all).
     """
-    from agents import run_agent
+    from agents import make_agent, run_agent
 
+    agent = make_agent(agent)  # built once (a learned model loads once); reset per scenario
     rows = []
     for seed in task.eval_seeds if seeds is None else seeds:
         scenario = task.scenario(seed)
