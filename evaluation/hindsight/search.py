@@ -108,6 +108,7 @@ def search(
             order, release = shortest, arrival
         else:
             order, release = best_order, best_release
+        tick = time.perf_counter()
         waiting, order, release, _ = sgs.anneal(
             arrival,
             prompt,
@@ -121,6 +122,7 @@ def search(
             seed + 7919 * restart,
         )
         iterations += moves
+        rate = moves / max(time.perf_counter() - tick, 1e-6)  # the measured speed from here on
         waiting, order, release, _ = sgs.polish(
             arrival, prompt, output, memory, order, release, REACH
         )
