@@ -20,7 +20,7 @@ class AMax(MCSF):
 
     Rule: MC-SF (shortest first, the look-ahead check, stop at the first miss) with each
     request's length taken as the upper end ``u`` of its predicted interval ``[l, u]``. In
-    this project an interval prediction's ``õ`` is ``u`` (MODEL.md section 4), so the rule
+    this project an interval prediction's ``õ`` is ``u`` (docs/model.md section 4), so the rule
     is MC-SF's on those instances; it never overflows when ``o <= u``. It refuses instances
     without intervals (a ``ValueError``): on point predictions it would be ``mcsf``.
 
