@@ -137,7 +137,7 @@ def bench(
         "agents": list(agents),
         "tasks": [task.name for task in selected],
         "definitions": [task.to_dict() for task in selected],
-        "repeat": f"mcsf-eval bench --config {out / 'config.json'} --out {out}",
+        "repeat": "mcsf-eval bench --config DIR/config.json --out DIR (DIR: this folder)",
     }
     write_outputs(cards, config, out, plot=plot)
     return cards
