@@ -15,6 +15,7 @@ policy for the whole suite; ``--learned-tasks all`` runs them everywhere.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -85,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--cached-only",
         action="store_true",
-        help="run nothing: tabulate the agents whose every task is saved in OUT/runs",
+        help="run nothing: tabulate the agents whose every task is saved in OUT/runs (and "
+        "the learned policies' last run in OUT/learned)",
     )
     args = parser.parse_args(argv)
     agents = default_agents()
@@ -96,11 +98,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     missing = sorted(set(default_agents()) - set(agents))
     if missing:
         text += MISSING.format(agents=", ".join(f"`{spec}`" for spec in missing))
+    learned_out = args.out / "learned"
     if args.learned_tasks != ["none"] and not args.cached_only:
         tasks = None if args.learned_tasks == ["all"] else args.learned_tasks
-        learned_out = args.out / "learned"
         bench(["mcsf", *LEARNED], "core-v1", learned_out, tasks=tasks, workers=args.workers)
-        text += LEARNED_HEADER.format(tasks=", ".join(tasks or ["all tasks"]))
+    if args.learned_tasks != ["none"] and (learned_out / "scorecard.md").is_file():
+        tasks = json.loads((learned_out / "config.json").read_text())["tasks"]
+        text += LEARNED_HEADER.format(tasks=", ".join(f"`{task}`" for task in tasks))
         text += (learned_out / "scorecard.md").read_text()
     (ROOT / "docs" / "leaderboard.md").write_text(text)
     print(f"wrote {ROOT / 'docs' / 'leaderboard.md'}")
