@@ -14,7 +14,7 @@ from agents.a_min import AMin
 from agents.alpha_beta import AlphaBeta
 from agents.alpha_greedy import AlphaGreedy
 from agents.area_skip import AreaSkip
-from agents.base import Agent
+from agents.base import Agent, NotApplicableError
 from agents.geometric import GBA, GSA
 from agents.mc_benchmark import MCBenchmark
 from agents.mcsf import MCSF
@@ -46,6 +46,7 @@ __all__ = [
     "MCSFReference",
     "MCSFSkip",
     "NestedWait",
+    "NotApplicableError",
     "Replay",
     "SFNoLookahead",
     "SortedF",

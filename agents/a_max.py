@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from agents.base import NotApplicableError
 from agents.mcsf import MCSF
 from mcsf_gym.core.view import StateView
 
 
 def require_intervals(name: str, view: StateView) -> None:
-    """Raise ``ValueError`` unless the instance carries interval predictions (``lower``)."""
+    """Raise :class:`~agents.base.NotApplicableError` (a ``ValueError``) without intervals."""
     if view.lower is None:
-        raise ValueError(
+        raise NotApplicableError(
             f"{name} needs interval predictions (an instance with lower bounds, e.g. "
             f"prediction=interval:eps=0.5), got lower=None"
         )

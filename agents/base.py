@@ -11,6 +11,14 @@ from mcsf_gym.core.eviction import make_eviction
 from mcsf_gym.core.view import StateView
 
 
+class NotApplicableError(ValueError):
+    """An agent's rule does not apply to this instance (an interval rule without intervals).
+
+    A ``ValueError``, so bad input stays a ``ValueError``; benchmark code can catch this
+    subclass to mark a task "not applicable" for an agent instead of failing.
+    """
+
+
 def check_eviction(owner: str, eviction: str) -> str:
     """``eviction`` as a valid eviction spec, or a ``ValueError`` naming ``owner`` and the value.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents import make_agent, run_agent
+from agents import NotApplicableError, make_agent, run_agent
 from agents.geometric import round_up
 from mcsf_gym import Instance
 
@@ -118,8 +118,9 @@ def test_a_min_keeps_what_it_saw_an_evicted_request_produce() -> None:
 @pytest.mark.parametrize("spec", ["a-max", "a-min"])
 def test_interval_agents_refuse_point_predictions(spec: str) -> None:
     inst = Instance(arrival=[0], prompt=[1], output=[2])
-    with pytest.raises(ValueError, match="needs interval predictions"):
+    with pytest.raises(NotApplicableError, match="needs interval predictions"):
         run(inst, spec, memory=10)
+    assert issubclass(NotApplicableError, ValueError)
 
 
 # ----------------------------------------------------------------- gba / gsa
