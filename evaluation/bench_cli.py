@@ -152,7 +152,14 @@ def add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog="example: mcsf-eval bench --agents mcsf mc-benchmark --suite core-v1 "
         "--out results/bench",
     )
-    parser.add_argument("--agents", nargs="+", default=None, metavar="SPEC", help="agent specs")
+    parser.add_argument(
+        "--agents",
+        nargs="+",
+        default=None,
+        metavar="SPEC",
+        help="agent specs, space separated (mcsf, alpha-beta:alpha=0.1,beta=0.1, "
+        "maskable-ppo:models/mixed-prompt)",
+    )
     parser.add_argument("--suite", default=None, help="suite name or TOML file (default: core-v1)")
     parser.add_argument(
         "--tasks", nargs="+", default=None, metavar="TASK", help="tasks (default: all)"
@@ -165,8 +172,19 @@ def add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--fresh", action="store_true", help="ignore saved runs in OUT/runs")
     parser.add_argument("--no-plot", action="store_true", help="skip the figure")
-    parser.add_argument("--workers", type=int, default=None, metavar="N")
-    parser.add_argument("--backend", choices=("local", "ray"), default="local")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="local worker processes (default: all CPUs; 1 runs in this process)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="'local': a process pool (default); 'ray': Ray tasks (pip install 'mcsf-gym[ray]')",
+    )
     parser.add_argument("--address", default=None, metavar="ADDR", help="Ray cluster address")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=run_bench)

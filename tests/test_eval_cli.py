@@ -47,7 +47,7 @@ def test_every_option_of_every_subcommand_is_explained(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     parsers = subcommand_parsers()
-    assert set(parsers) == {"compare", "ratio", "plot", "report"}
+    assert set(parsers) == {"compare", "ratio", "plot", "report", "bench"}
     for name, parser in parsers.items():
         assert parser.description, name
         for action in parser._actions:
