@@ -125,8 +125,8 @@ def test_damaged_or_mismatched_normalizer_fails_at_load_with_a_clear_error(train
         make_agent(f"maskable-ppo:{folder}")
 
 
-def _docs_snippet() -> str:
-    text = DOCS.read_text()
+def _docs_snippet(path: Path = DOCS) -> str:
+    text = path.read_text()
     block = re.search(
         r"<!-- train-your-own:start -->\n```python\n(.*?)```\n<!-- train-your-own:end -->",
         text,
@@ -204,3 +204,7 @@ def test_training_without_torch_names_the_extra(monkeypatch, tmp_path) -> None:
     monkeypatch.setattr(builtins, "__import__", no_torch)
     with pytest.raises(ImportError, match=r"pip install 'mcsf-gym\[train\]'"):
         train(TrainConfig(out=str(tmp_path)))
+
+
+def test_the_readme_shows_the_tested_snippet() -> None:
+    assert _docs_snippet(DOCS.parent.parent / "README.md") == _docs_snippet()
