@@ -60,7 +60,14 @@ def markdown_table(cards: Sequence[Scorecard]) -> str:
         "| agent | tasks | geomean TEL / best known | geomean TEL / bound | geomean TEL / MC-SF |",
         "|---|---:|---:|---:|---:|",
     ]
-    ranked = sorted(cards, key=lambda card: _rank(card.aggregate["geomean_ratio_to_best"], card))
+    # agents scored on more tasks first: aggregates over different task sets do not compare
+    ranked = sorted(
+        cards,
+        key=lambda card: (
+            -card.aggregate["tasks"],
+            *_rank(card.aggregate["geomean_ratio_to_best"], card),
+        ),
+    )
     for card in ranked:
         a = card.aggregate
         baseline = a[f"geomean_ratio_to_{BASELINE}"]

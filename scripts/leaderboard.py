@@ -42,7 +42,9 @@ See [benchmark.md](benchmark.md) for the tasks, the yardsticks and the aggregate
 - **TEL / bound**: total latency over a proven lower bound on every schedule: an **upper bound
   on the competitive ratio**.
 - **TEL / MC-SF**: paired ratio to MC-SF on the same scenarios, with its 95% interval.
-- Aggregates are geometric means over the eleven tasks of the per-task means over scenarios.
+- Aggregates are geometric means over the tasks an agent applies to (column "tasks") of the
+  per-task means over scenarios; interval-aware agents (`a-max`, `a-min`) refuse every task
+  without interval predictions, so they are scored on `lmsys-interval-v1` alone and listed last.
 
 ![scorecard](../results/leaderboard/scorecard.png)
 
