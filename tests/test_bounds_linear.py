@@ -122,7 +122,7 @@ tiny = st.integers(2, 3).flatmap(
         st.lists(st.sampled_from([0.0, 0.01, 0.05, 0.2]), min_size=n, max_size=n),
         st.lists(st.integers(1, 6), min_size=n, max_size=n),
         st.lists(st.integers(1, 3), min_size=n, max_size=n),
-        st.integers(8, 14),
+        st.integers(9, 14),  # every request fits: s + o <= 6 + 3
     )
 )
 
