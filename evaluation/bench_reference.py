@@ -62,6 +62,8 @@ class ReferenceJob:
         seed: the evaluation seed.
         agents: agent specs.
         time_limit: hindsight solver seconds per scenario (``unit`` tasks; 0: no solver).
+        search_seconds: seconds of the hindsight schedule search
+            (:func:`evaluation.hindsight.best_schedule`) per scenario (``unit`` tasks; 0: none).
     """
 
     suite: str
@@ -69,6 +71,7 @@ class ReferenceJob:
     seed: int
     agents: tuple[str, ...]
     time_limit: float = 0.0
+    search_seconds: float = 0.0
 
 
 def exact_instance(instance: Instance) -> Instance:
@@ -155,6 +158,11 @@ def run_reference_job(job: ReferenceJob) -> dict[str, Any]:
     bound, solution = _bound(task, exact, memory, job.time_limit)
     if solution is not None:
         candidates.append((solution.value, "hindsight", np.asarray(solution.start)))
+    if job.search_seconds > 0 and time_model == "unit":
+        from evaluation.hindsight import best_schedule
+
+        value, start = best_schedule(exact, memory, time_limit=job.search_seconds, seed=0)
+        candidates.append((float(value), "hindsight-search", np.asarray(start)))
     candidates.sort(key=lambda item: (item[0], item[1]))
     best: tuple[float, str, np.ndarray] | None = None
     for value, label, start in candidates:
@@ -205,6 +213,7 @@ def make_reference(
     agents: Sequence[str] | None = None,
     *,
     time_limit: float = 0.0,
+    search_seconds: float = 0.0,
     workers: int | None = None,
     backend: str = "local",
     progress: bool = True,
@@ -216,6 +225,8 @@ def make_reference(
         tasks: task names (default: all).
         agents: agent specs run as candidates (default: :func:`default_agents`).
         time_limit: hindsight solver seconds per unit-time scenario (0: the solver is not run).
+        search_seconds: seconds of the hindsight schedule search per unit-time scenario
+            (0: not run); its schedules compete for best known like the agents'.
         workers: local worker processes (see :func:`evaluation.runner.run_jobs`).
         backend: ``"local"`` or ``"ray"``.
         progress: show a progress bar.
@@ -229,7 +240,7 @@ def make_reference(
     selected = loaded.select(list(tasks) if tasks else None)
     specs = tuple(agents) if agents else tuple(default_agents())
     jobs = [
-        ReferenceJob(suite, task.name, seed, specs, time_limit)
+        ReferenceJob(suite, task.name, seed, specs, time_limit, search_seconds)
         for task in selected
         for seed in task.eval_seeds
     ]
@@ -247,7 +258,9 @@ def make_reference(
     meta = {
         "agents": list(specs),
         "hindsight_time_limit": time_limit,
+        "hindsight_search_seconds": search_seconds,
         "mcsf_gym_version": mcsf_gym.__version__,
-        "command": COMMAND.format(suite=suite),
+        "command": COMMAND.format(suite=suite)
+        + (f" --search-seconds {search_seconds:g}" if search_seconds else ""),
     }
     return [write_reference(task, by_task[task.name], meta) for task in selected]
