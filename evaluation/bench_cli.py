@@ -21,6 +21,7 @@ from typing import Any
 
 from evaluation.bench import NotApplicable, Scorecard, build_scorecard, run_task
 from evaluation.bench_report import write_outputs
+from evaluation.outputs import check_output_dir, folder_lock
 from mcsf_gym.suites import load_reference, load_suite
 
 
@@ -110,6 +111,7 @@ def bench(
         task.make_workload()
     if len(set(agents)) != len(agents):
         raise ValueError(f"--agents lists an agent twice: {agents}")
+    out = check_output_dir(out)
     jobs = [BenchJob(suite, task.name, spec) for spec in agents for task in selected]
     done = {} if fresh else {job: _cached(out, job) for job in jobs}
     todo = [job for job in jobs if done.get(job) is None]
@@ -139,7 +141,8 @@ def bench(
         "definitions": [task.to_dict() for task in selected],
         "repeat": "mcsf-eval bench --config DIR/config.json --out DIR (DIR: this folder)",
     }
-    write_outputs(cards, config, out, plot=plot)
+    with folder_lock(out):
+        write_outputs(cards, config, out, plot=plot)
     return cards
 
 

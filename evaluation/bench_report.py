@@ -14,6 +14,7 @@ from typing import Any
 
 from evaluation.bench import BASELINE, Scorecard
 from evaluation.io import write_rows
+from evaluation.outputs import atomic_write
 
 #: File names in a bench results folder.
 FILES = {
@@ -44,7 +45,8 @@ def _clean(value: Any) -> Any:
 
 def write_json(payload: dict[str, Any], path: Path) -> Path:
     """Write ``payload`` as indented JSON (non-finite numbers as ``null``)."""
-    path.write_text(json.dumps(_clean(payload), indent=1, allow_nan=False) + "\n")
+    with atomic_write(path) as handle:
+        handle.write(json.dumps(_clean(payload), indent=1, allow_nan=False) + "\n")
     return path
 
 
@@ -143,7 +145,8 @@ def write_outputs(
         "config": write_json(config, out / FILES["config"]),
     }
     markdown = out / FILES["markdown"]
-    markdown.write_text(markdown_table(cards))
+    with atomic_write(markdown) as handle:
+        handle.write(markdown_table(cards))
     paths["markdown"] = markdown
     if plot:
         paths["figure"] = figure(cards, out / FILES["figure"])

@@ -10,6 +10,7 @@ import pytest
 
 import evaluation.compare
 import evaluation.ratio
+import evaluation.runner
 from evaluation.cli import main
 from evaluation.io import write_json, write_rows
 from evaluation.outputs import atomic_write, check_output_dir, check_output_file, folder_lock
@@ -36,6 +37,7 @@ def test_output_folder_checks(tmp_path: Path) -> None:
         ["ratio", "--workloads", "paper-model2:n=6", "--instances", "1", "--no-progress"],
         ["report", "RESULTS"],
         ["plot", "rate", "--results", "RESULTS"],
+        ["bench", "--agents", "mcsf", "--tasks", "paper-model2-v1", "--no-progress"],
     ],
 )
 def test_a_bad_out_fails_before_any_work(
@@ -49,6 +51,7 @@ def test_a_bad_out_fails_before_any_work(
 
     monkeypatch.setattr(evaluation.compare, "compare", no_work)
     monkeypatch.setattr(evaluation.ratio, "ratio_sweep", no_work)
+    monkeypatch.setattr(evaluation.runner, "run_jobs", no_work)
     blocker = tmp_path / "blocker"
     blocker.write_text("not a folder")
     argv = [str(tmp_path) if arg == "RESULTS" else arg for arg in argv]
