@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from agents.base import Agent, check_alpha
-from agents.mcsf import ShortestFirstQueue, walk_skipping
+from agents.mcsf import MCSF, walk_skipping
 from mcsf_gym.core.view import StateView
 
 
-class MCSFSkip(Agent):
+class MCSFSkip(MCSF):
     """MC-SF that skips a request that does not fit instead of stopping there.
 
     Rule: keep every running request; walk the waiting requests by predicted output length
@@ -35,17 +32,6 @@ class MCSFSkip(Agent):
 
     name = "mcsf-skip"
     default_eviction = "newest-first"
-
-    def __init__(self, alpha: float = 0.0, eviction: str | None = None) -> None:
-        super().__init__()
-        self.alpha = check_alpha(self.name, alpha)
-        self.use_eviction(eviction)
-        self._queue = ShortestFirstQueue()
-
-    def reset(self, rng: np.random.Generator) -> None:
-        """Start a new episode: forget the queue."""
-        super().reset(rng)
-        self._queue.clear()
 
     def schedule(self, view: StateView) -> list[int]:
         """Admit, shortest predicted first, every waiting request that passes the check."""

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from agents.base import Agent, check_alpha
-from agents.mcsf import ShortestFirstQueue
+from agents.mcsf import MCSF
 from mcsf_gym.core.view import StateView
 
 
-class SortedF(Agent):
+class SortedF(MCSF):
     """Sorted-F, online: at each boundary start the feasible new batch of smallest F-metric.
 
     Rule: keep the running requests; walk the waiting requests by predicted output length
@@ -36,17 +33,6 @@ class SortedF(Agent):
 
     name = "sorted-f"
     default_eviction = "newest-first"
-
-    def __init__(self, alpha: float = 0.0, eviction: str | None = None) -> None:
-        super().__init__()
-        self.alpha = check_alpha(self.name, alpha)
-        self.use_eviction(eviction)
-        self._queue = ShortestFirstQueue()
-
-    def reset(self, rng: np.random.Generator) -> None:
-        """Start a new episode: forget the queue."""
-        super().reset(rng)
-        self._queue.clear()
 
     def schedule(self, view: StateView) -> list[int]:
         """Admit the shortest-first feasible prefix of smallest F."""
