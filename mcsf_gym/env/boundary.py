@@ -8,8 +8,11 @@ never computes rounds, memory or time; it keeps, between two rounds:
 - the waiting requests not yet chosen, in the window order (``"prediction"``: predicted output
   length ascending, ties by arrival then id, MC-SF's order; ``"arrival"``: FCFS);
 - the requests chosen for the coming round (*pending*), in the order they were chosen;
-- MC-SF's incremental look-ahead check (:class:`~mcsf_gym.core.lookahead.AdmissionCheck`)
-  with the pending requests added, kept across the admission steps of the boundary.
+- MC-SF's incremental look-ahead check with the pending requests added, kept across the
+  admission steps of the boundary (:class:`~mcsf_gym.env.window_check.WindowCheck`: the
+  answers of :class:`~mcsf_gym.core.lookahead.AdmissionCheck`, for a whole window at once);
+- the window and its masks for the current admissions, computed once and kept until the next
+  admission (observations, masks and rendering all read them).
 
 Call :meth:`Boundary.open` whenever the view has moved to a new boundary (or the engine sent
 everything back and asks again at the same one).
@@ -17,10 +20,8 @@ everything back and asks again at the same one).
 
 from __future__ import annotations
 
-import numpy as np
-
-from mcsf_gym.core.lookahead import AdmissionCheck
 from mcsf_gym.core.view import StateView
+from mcsf_gym.env.window_check import WindowCheck
 
 
 class Boundary:
@@ -35,6 +36,9 @@ class Boundary:
         alpha: memory protection of the look-ahead check, in ``[0, 1)``.
         allow_idle: whether admission may close with nothing running and nothing pending while
             requests wait (the worker then idles); ``False`` (work-conserving) forbids it.
+
+    Raises:
+        ValueError: if ``alpha`` is not in ``[0, 1)``.
     """
 
     def __init__(
@@ -47,6 +51,8 @@ class Boundary:
         *,
         allow_idle: bool = False,
     ) -> None:
+        if not 0 <= alpha < 1:
+            raise ValueError(f"alpha must be in [0, 1), got {alpha}")
         self.view = view
         self.allow_idle = allow_idle
         #: The number of window slots ``K``.
@@ -55,21 +61,26 @@ class Boundary:
         self.masking = masking
         self.alpha = alpha
         self.memory = view.memory
+        # The bound of the look-ahead check, as StateView.admission_check computes it.
+        self._cap = view.memory * (1.0 - alpha)
         #: Counts the boundaries opened so far (observations cache per-boundary summaries).
         self.epoch = 0
+        #: Counts the changes (openings and admissions): equal versions, equal masks.
+        self.version = 0
         self.pending: list[int] = []
         self.pending_tokens = 0
         #: Prompt sizes and arrival times of all requests, as lists (fast scalar access).
         self.prompts: list[int] = view.prompt.tolist()
         self.arrivals: list[float] = view.arrival.tolist()
+        self._predictions: list[int] = view.prediction.tolist()
         self._queue: list[int] = []
         # Predicted lengths (``view.predicted_length``) of the waiting requests of this boundary.
         self._lengths: dict[int, int] = {}
-        self._fits: dict[int, bool] = {}
-        self.check: AdmissionCheck = view.admission_check(alpha)
-        self._window_cache: list[int] | None = None
-        self._valid_cache: list[bool] | None = None
-        self._lookahead_cache: list[bool] | None = None
+        #: MC-SF's look-ahead check with the pending requests added (set by :meth:`open`).
+        self.check: WindowCheck
+        self._window: list[int] | None = None
+        self._valid: list[bool] | None = None
+        self._lookahead: list[bool] | None = None
         self.open()
 
     # ----------------------------------------------------------------- queries
@@ -103,9 +114,13 @@ class Boundary:
 
     def window(self) -> list[int]:
         """Ids of the requests in the window, slot by slot (at most ``window`` of them)."""
-        if self._window_cache is None:
-            self._window_cache = self._queue[: self.size]
-        return self._window_cache
+        if self._window is None:
+            self._window = self._queue[: self.size]
+        return self._window
+
+    def _unconstrained(self) -> bool:
+        """Whether the masking rule allows every waiting request now."""
+        return self.masking == "none" or (not self.pending and not self.view.n_running)
 
     def is_valid(self, request: int) -> bool:
         """Whether admitting waiting ``request`` now is allowed by the masking rule.
@@ -113,7 +128,7 @@ class Boundary:
         When nothing runs and nothing is pending, every waiting request is allowed: it fits in
         ``M`` on its own, and refusing it could wait forever (MC-SF admits it likewise).
         """
-        if self.masking == "none" or (not self.pending and not self.view.n_running):
+        if self._unconstrained():
             return True
         if self.masking == "lookahead":
             return self.fits_lookahead(request)
@@ -121,11 +136,7 @@ class Boundary:
 
     def fits_lookahead(self, request: int) -> bool:
         """Whether MC-SF's look-ahead check (with the pending requests) holds with ``request``."""
-        fits = self._fits.get(request)
-        if fits is None:
-            fits = self.check.fits(self.prompts[request], self._lengths[request])
-            self._fits[request] = fits
-        return fits
+        return self.check.fits(self.prompts[request], self._lengths[request])
 
     def fits_next_round(self, request: int) -> bool:
         """Whether the coming round fits in ``M`` with the pending requests and ``request``."""
@@ -137,15 +148,27 @@ class Boundary:
 
     def slot_valid(self) -> list[bool]:
         """For each occupied slot: whether the masking rule allows it."""
-        if self._valid_cache is None:
-            self._valid_cache = [self.is_valid(request) for request in self.window()]
-        return self._valid_cache
+        if self._valid is None:
+            if self._unconstrained():
+                self._valid = [True] * len(self.window())
+            elif self.masking == "lookahead":
+                self._valid = self.slot_fits_lookahead()
+            else:
+                limit = self.memory - self.next_round_tokens() - 1
+                prompts = self.prompts
+                self._valid = [prompts[request] <= limit for request in self.window()]
+        return self._valid
 
     def slot_fits_lookahead(self) -> list[bool]:
         """For each occupied slot: whether the look-ahead check holds (whatever the masking)."""
-        if self._lookahead_cache is None:
-            self._lookahead_cache = [self.fits_lookahead(request) for request in self.window()]
-        return self._lookahead_cache
+        if self._lookahead is None:
+            window = self.window()
+            prompts = self.prompts
+            lengths = self._lengths
+            self._lookahead = self.check.fits_many(
+                [prompts[request] for request in window], [lengths[request] for request in window]
+            )
+        return self._lookahead
 
     def predicted_length(self, request: int) -> int:
         """The predicted output length the look-ahead check uses for a waiting request."""
@@ -166,26 +189,27 @@ class Boundary:
         self.pending.append(request)
         self.pending_tokens += prompt + 1
         self.check.add(prompt, self._lengths[request])
-        self._fits.clear()
         self._changed()
 
     def open(self) -> None:
         """Start a new boundary from the view: order the waiting requests, nothing pending."""
         view = self.view
         waiting = view.waiting
-        if self.order_by_prediction and waiting.size > 1:
-            waiting = waiting[np.argsort(view.prediction[waiting], kind="stable")]
-        self._queue = waiting.tolist()
-        self._lengths = dict(zip(self._queue, view.predicted_length(waiting).tolist(), strict=True))
+        queue = waiting.tolist()
+        self._lengths = dict(zip(queue, view.predicted_length(waiting).tolist(), strict=True))
+        if self.order_by_prediction and len(queue) > 1:
+            # Python's sort is stable: ties keep arrival (id) order, as MC-SF's order says.
+            queue.sort(key=self._predictions.__getitem__)
+        self._queue = queue
         self.pending = []
         self.pending_tokens = 0
         self.epoch += 1
-        self.check = view.admission_check(self.alpha)
-        self._fits.clear()
+        self.check = WindowCheck(view.profile(), self._cap)
         self._changed()
 
     # ----------------------------------------------------------------- internals
     def _changed(self) -> None:
-        self._window_cache = None
-        self._valid_cache = None
-        self._lookahead_cache = None
+        self.version += 1
+        self._window = None
+        self._valid = None
+        self._lookahead = None

@@ -293,6 +293,8 @@ class KVCacheSchedulingEnv(gym.Env):
         self._steps = 0
         self._invalid = 0
         self._warned_truncation = False
+        self._mask: NDArray[np.bool_] = np.zeros(0, dtype=np.bool_)
+        self._mask_key: tuple[Boundary | None, int] = (None, -1)
         #: The step count at which the current episode is truncated (``None``: never).
         self.step_limit: int | None = None
 
@@ -330,12 +332,40 @@ class KVCacheSchedulingEnv(gym.Env):
             "invalid_action": False,
             "invalid_actions": 0,
             "time": self.boundary.view.time,
-            "action_mask": self.action_type.masks(self.boundary),
+            "action_mask": self.action_masks(),
         }
         return self.observation_type.observe(self.boundary), info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Apply ``action`` (see the class docstring).
+
+        Raises:
+            RuntimeError: if called before ``reset`` or after the episode terminated.
+            ValueError: for an action of the wrong kind (a non-integer, a wrong shape).
+        """
+        latency, rounds, invalid = self.transition(action)
+        boundary: Boundary = self.boundary  # type: ignore[assignment]
+        terminated = self.engine.done  # type: ignore[union-attr]
+        truncated = self.truncated(terminated)
+        info: dict[str, Any] = {
+            "latency": latency,
+            "rounds": rounds,
+            "invalid_action": invalid,
+            "invalid_actions": self._invalid,
+            "time": boundary.view.time,
+            "action_mask": self.action_masks(),
+        }
+        if terminated or truncated:
+            info.update(self.final_info(terminated))
+        reward = -latency / self.config.reward_scale
+        return self.observation_type.observe(boundary), reward, terminated, truncated, info
+
+    def transition(self, action: Any) -> tuple[float, int, bool]:
+        """The state change of :meth:`step`, without the observation and the ``info``.
+
+        Returns:
+            The latency accrued (unscaled), the number of rounds run and whether the action
+            was invalid. The new state is in :attr:`boundary`.
 
         Raises:
             RuntimeError: if called before ``reset`` or after the episode terminated.
@@ -352,25 +382,23 @@ class KVCacheSchedulingEnv(gym.Env):
             boundary.open()
         self._steps += 1
         self._invalid += decision.invalid
-        terminated = engine.done
+        return latency, rounds, decision.invalid
+
+    def truncated(self, terminated: bool) -> bool:
+        """Whether the episode is cut off now (not ``terminated`` and at the step limit)."""
         limit = self.step_limit
-        truncated = not terminated and limit is not None and self._steps >= limit
-        info: dict[str, Any] = {
-            "latency": latency,
-            "rounds": rounds,
-            "invalid_action": decision.invalid,
-            "invalid_actions": self._invalid,
-            "time": boundary.view.time,
-            "action_mask": self.action_type.masks(boundary),
-        }
+        return not terminated and limit is not None and self._steps >= limit
+
+    def final_info(self, terminated: bool) -> dict[str, Any]:
+        """The ``info`` entries of an episode's last step.
+
+        ``result`` and ``metrics`` if it ``terminated``, else ``truncation`` (warning on the
+        environment's first truncation).
+        """
         if terminated:
-            result = engine.result()
-            info["result"] = result
-            info["metrics"] = result.metrics
-        elif truncated:
-            info["truncation"] = self._truncation(limit)  # type: ignore[arg-type]
-        reward = -latency / self.config.reward_scale
-        return self.observation_type.observe(boundary), reward, terminated, truncated, info
+            result = self.engine.result()  # type: ignore[union-attr]
+            return {"result": result, "metrics": result.metrics}
+        return {"truncation": self._truncation(self.step_limit)}  # type: ignore[arg-type]
 
     def _truncation(self, limit: int) -> dict[str, Any]:
         """The ``info["truncation"]`` entry, warning on the environment's first truncation."""
@@ -387,7 +415,7 @@ class KVCacheSchedulingEnv(gym.Env):
                 f"{view.prompt.size} requests unfinished (no metrics); a policy that keeps "
                 "idling or evicting does not finish: see max_steps and allow_idle "
                 "(warned once per environment; info['truncation'] marks every truncation)",
-                stacklevel=3,
+                stacklevel=4,
             )
         return entry
 
@@ -408,9 +436,19 @@ class KVCacheSchedulingEnv(gym.Env):
         Raises:
             RuntimeError: if called before ``reset``.
         """
-        if self.boundary is None:
+        boundary = self.boundary
+        if boundary is None:
             raise RuntimeError("call reset() before action_masks()")
-        return self.action_type.masks(self.boundary)
+        # The mask of a state is computed once (step puts it in info, agents ask again).
+        if self._mask_key != (boundary, boundary.version):
+            self._mask = self.action_type.masks(boundary)
+            self._mask_key = (boundary, boundary.version)
+        return self._mask.copy()
+
+    @property
+    def invalid_actions(self) -> int:
+        """Invalid actions so far in the episode (``info["invalid_actions"]``)."""
+        return self._invalid
 
     def feature_names(self) -> list[str]:
         """The name of every entry of the flat observation vector."""

@@ -77,6 +77,10 @@ class FeatureEncoder:
         self._running_boundary: Boundary | None = None
         self._running_epoch = -1
         self._running: list[float] = []
+        # The same for the fixed slot features of the waiting requests (by request id).
+        self._static_boundary: Boundary | None = None
+        self._static_epoch = -1
+        self._static: dict[int, tuple[float, ...]] = {}
 
     def names(self) -> list[str]:
         """The name of every entry of the flat vector, in order."""
@@ -112,24 +116,40 @@ class FeatureEncoder:
             elapsed / (elapsed + scale),
             last / (last + 1.0),
         ]
-        log_memory = math.log1p(memory)
+        static = self._static_slots(boundary)
         prompts = boundary.prompts
-        arrivals = boundary.arrivals
+        # The coming round fits with a request of prompt s when s <= limit.
+        limit = memory - next_round - 1
         slots = boundary.window()
         for request, fits in zip(slots, boundary.slot_fits_lookahead(), strict=True):
-            prompt = prompts[request]
-            waited = (now - arrivals[request]) / base
-            values += (
-                1.0,
-                math.log1p(prompt) / log_memory,
-                math.log1p(boundary.predicted_length(request)) / log_memory,
-                waited / (waited + scale),
-                1.0 if fits else 0.0,
-                1.0 if next_round + prompt + 1 <= memory else 0.0,
-            )
+            features = static.get(request)
+            if features is None:
+                features = static[request] = self._static_features(boundary, request)
+            values += features
+            values.append(1.0 if fits else 0.0)
+            values.append(1.0 if prompts[request] <= limit else 0.0)
         values += self._empty_slots[: (window - len(slots)) * len(SLOT_FEATURES)]
         values += self._running_summary(boundary)
         return np.array(values, dtype=np.float32)
+
+    def _static_slots(self, boundary: Boundary) -> dict[int, tuple[float, ...]]:
+        """The slot features that stay fixed during a boundary, by request (cached per boundary)."""
+        if boundary is not self._static_boundary or boundary.epoch != self._static_epoch:
+            self._static_boundary = boundary
+            self._static_epoch = boundary.epoch
+            self._static = {}
+        return self._static
+
+    def _static_features(self, boundary: Boundary, request: int) -> tuple[float, ...]:
+        """Occupied, prompt, prediction and time waited of a waiting request at this boundary."""
+        log_memory = math.log1p(boundary.memory)
+        waited = (boundary.view.time - boundary.arrivals[request]) / boundary.base_duration
+        return (
+            1.0,
+            math.log1p(boundary.prompts[request]) / log_memory,
+            math.log1p(boundary.predicted_length(request)) / log_memory,
+            waited / (waited + self.time_scale),
+        )
 
     def _running_summary(self, boundary: Boundary) -> list[float]:
         """Histograms of the running set (changes only between boundaries, so cached)."""

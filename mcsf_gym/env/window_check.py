@@ -1,0 +1,99 @@
+"""MC-SF's admission check answering a whole window of candidates at once (the env's fast path).
+
+:class:`~mcsf_gym.core.lookahead.AdmissionCheck` is the rule: a candidate of prompt ``s`` and
+predicted length ``p`` fits when ``m[h] + s + h <= cap`` for every ``h <= p``, where ``m`` is the
+predicted memory of the running set and the accepted candidates at the coming boundaries. It
+answers one candidate with one ``O(p)`` vector operation. The environment asks about every
+window slot at every step, so :class:`WindowCheck` keeps the prefix maximum of ``m[h] + h``
+(recomputed once after each addition) and answers each candidate with one lookup. The answers
+are those of :class:`AdmissionCheck` on the same profile and additions (``tests/test_env_fast``
+checks it on random profiles).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+# 1, 2, 3, ... shared by every check (grown on demand; checks only read slices of it).
+_ramp: NDArray[np.int64] = np.arange(1, 1025, dtype=np.int64)
+
+
+def _ramp_to(length: int) -> NDArray[np.int64]:
+    """``1 .. length`` (a read-only slice of the shared ramp)."""
+    global _ramp
+    if length > _ramp.size:
+        _ramp = np.arange(1, max(length, 2 * _ramp.size) + 1, dtype=np.int64)
+    return _ramp[:length]
+
+
+class WindowCheck:
+    """MC-SF's memory check for one round boundary, with candidates added one at a time.
+
+    Same answers as :class:`~mcsf_gym.core.lookahead.AdmissionCheck` (``fits``, ``add``,
+    ``peak``, ``feasible``), plus :meth:`fits_many` for a window of candidates. Predicted
+    lengths are at least 1 (the core clips predictions to ``M - s >= 1``).
+
+    Args:
+        profile: predicted memory of the running set at boundaries ``r + 1 .. r + H``; the check
+            takes the array over (pass a copy, as ``StateView.profile()`` returns).
+        cap: the bound ``M (1 - α)``.
+    """
+
+    __slots__ = ("_cap", "_memory", "_peak", "_prefix", "feasible")
+
+    def __init__(self, profile: NDArray[np.int64], cap: float) -> None:
+        self._memory = profile
+        self._cap = cap
+        self._peak = int(profile.max()) if profile.size else 0
+        #: Whether the running set (and the candidates added) stays within ``cap`` as predicted.
+        self.feasible = profile.size == 0 or self._peak <= cap
+        # Prefix maximum of memory[h] + h + 1 (h from 0), as a list; None after a change.
+        self._prefix: list[int] | None = None
+
+    def _grow(self, length: int) -> None:
+        memory = self._memory
+        if length > memory.size:
+            grown = np.zeros(length, dtype=np.int64)
+            grown[: memory.size] = memory
+            self._memory = grown
+
+    def _prefix_max(self, length: int) -> list[int]:
+        prefix = self._prefix
+        if prefix is None or len(prefix) < length:
+            self._grow(length)
+            prefix = np.maximum.accumulate(self._memory[:length] + _ramp_to(length)).tolist()
+            self._prefix = prefix
+        return prefix
+
+    def fits(self, prompt: int, prediction: int) -> bool:
+        """Whether a candidate with this prompt and predicted length keeps the profile in cap."""
+        if not self.feasible:
+            return False
+        return self._prefix_max(prediction)[prediction - 1] + prompt <= self._cap
+
+    def fits_many(self, prompts: Sequence[int], predictions: Sequence[int]) -> list[bool]:
+        """:meth:`fits` of each candidate ``(prompts[k], predictions[k])``."""
+        if not self.feasible or not predictions:
+            return [False] * len(predictions)
+        prefix = self._prefix_max(max(predictions))
+        cap = self._cap
+        return [prefix[p - 1] + s <= cap for s, p in zip(prompts, predictions, strict=True)]
+
+    def add(self, prompt: int, prediction: int) -> None:
+        """Add a candidate (admitted for the coming round) to the profile."""
+        self._grow(prediction)
+        segment = self._memory[:prediction]
+        segment += prompt + _ramp_to(prediction)
+        top = int(segment.max())
+        if top > self._cap:
+            self.feasible = False
+        if top > self._peak:
+            self._peak = top
+        self._prefix = None
+
+    def peak(self) -> int:
+        """The highest predicted memory over the coming boundaries (0 if nothing runs)."""
+        return self._peak
