@@ -77,13 +77,10 @@ class AMin(Agent):
 
     def _candidates(self, view: StateView) -> Iterator[tuple[int, int, int]]:
         for ids in self._queue.chunks(view):
-            if ids.size:
-                yield from zip(
-                    ids.tolist(),
-                    view.prompt[ids].tolist(),
-                    self._estimate(view, ids).tolist(),
-                    strict=True,
-                )
+            if ids:
+                lengths = self._estimate(view, np.array(ids, dtype=np.int64)).tolist()
+                prompts = view.prompts
+                yield from ((i, prompts[i], length) for i, length in zip(ids, lengths, strict=True))
 
     def __repr__(self) -> str:
         return f"AMin(alpha={self.alpha}, eviction={self.default_eviction!r})"

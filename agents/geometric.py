@@ -76,9 +76,10 @@ class _Geometric(Agent):
 
     def _candidates(self, view: StateView) -> Iterator[tuple[int, int, int]]:
         for ids in self._queue.chunks(view):
-            if ids.size:
-                lengths = self._length(view, ids).tolist()
-                yield from zip(ids.tolist(), view.prompt[ids].tolist(), lengths, strict=True)
+            if ids:
+                lengths = self._length(view, np.array(ids, dtype=np.int64)).tolist()
+                prompts = view.prompts
+                yield from ((i, prompts[i], length) for i, length in zip(ids, lengths, strict=True))
 
     def __repr__(self) -> str:
         return (

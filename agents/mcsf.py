@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -13,35 +13,40 @@ from mcsf_gym.core.view import WAITING, StateView
 
 _FIRST_CHUNK = 8
 
+#: Waiting ids in priority order, a few at a time (arrays or lists of ints).
+Chunks = Iterable[Sequence[int] | NDArray[np.int64]]
 
-def _chunks(order: NDArray[np.int64]) -> Iterator[NDArray[np.int64]]:
+
+def _chunks(order: NDArray[np.int64]) -> Iterator[list[int]]:
     """``order`` in slices of growing size (the walk usually stops within the first few)."""
     start, size = 0, _FIRST_CHUNK
     while start < order.size:
-        yield order[start : start + size]
+        yield order[start : start + size].tolist()
         start += size
         size *= 4
 
 
-def walk_prefix(view: StateView, chunks: Iterable[NDArray[np.int64]], alpha: float) -> list[int]:
+def _ints(ids: Sequence[int] | NDArray[np.int64]) -> Sequence[int]:
+    """``ids`` as a sequence of Python ints (a list stays as it is)."""
+    return ids.tolist() if isinstance(ids, np.ndarray) else ids
+
+
+def walk_prefix(view: StateView, chunks: Chunks, alpha: float) -> list[int]:
     """Admit candidates in the given order while the look-ahead check holds; stop at a miss.
 
     ``chunks`` yields waiting ids in priority order, a few at a time, so a walk that stops
     early never touches the rest of the queue. See :func:`admit_prefix` for the rule.
     """
     check = view.admission_check(alpha)
+    prompts = view.prompts
+    length_of = view.predicted_length_of
     admitted: list[int] = []
-    first: int | None = None
     for ids in chunks:
-        if ids.size == 0:
-            continue
-        prompts = view.prompt[ids].tolist()
-        lengths = view.predicted_length(ids).tolist()
-        for request, prompt, length in zip(ids.tolist(), prompts, lengths, strict=True):
-            if first is None:
-                first = request
+        for request in _ints(ids):
+            prompt = prompts[request]
+            length = length_of(request)
             if not check.fits(prompt, length):
-                return admitted if admitted or view.n_running else [first]
+                return admitted if admitted or view.n_running else [request]
             check.add(prompt, length)
             admitted.append(request)
     return admitted
@@ -62,7 +67,7 @@ def admit_prefix(view: StateView, order: NDArray[np.int64], alpha: float) -> lis
 
 def walk_skipping(
     view: StateView,
-    chunks: Iterable[NDArray[np.int64]],
+    chunks: Chunks,
     alpha: float,
     *,
     by_prediction: bool = False,
@@ -80,25 +85,25 @@ def walk_skipping(
     runs and nothing fits, the first candidate is admitted alone (it fits in ``M`` alone).
     """
     check = view.admission_check(alpha)
+    prompts = view.prompts
+    floors = view.predictions
+    length_of = view.predicted_length_of
+    memory = view.memory
     admitted: list[int] = []
     first: int | None = None
     for ids in chunks:
-        if ids.size == 0:
-            continue
-        if first is None:
-            first = int(ids[0])
-        prompts = view.prompt[ids].tolist()
-        lengths = view.predicted_length(ids).tolist()
-        floors = view.prediction[ids].tolist()
-        rows = zip(ids.tolist(), prompts, lengths, floors, strict=True)
-        for request, prompt, length, floor in rows:
+        for request in _ints(ids):
+            if first is None:
+                first = request
+            prompt = prompts[request]
+            length = length_of(request)
             if check.fits(prompt, length):
                 check.add(prompt, length)
                 admitted.append(request)
             elif not check.fits(1, 1) or (
                 by_prediction
-                and not check.fits(1, min(floor, view.memory - 1))
-                and not check.fits(view.memory - floor + 1, 1)
+                and not check.fits(1, min(floors[request], memory - 1))
+                and not check.fits(memory - floors[request] + 1, 1)
             ):
                 return _or_first(view, admitted, first)
     return _or_first(view, admitted, first)
@@ -124,10 +129,11 @@ class SortedQueue:
     """The waiting requests sorted by an integer score (ties by arrival, then id).
 
     Kept across round boundaries instead of re-sorting the whole queue every round: each call
-    of :meth:`sync` inserts the requests that became waiting (arrivals, evictions, and any the
-    engine handed back), scored when they are inserted; requests that left the queue
-    (admitted) are dropped lazily, when a walk meets them. Keys are ``score * n + id``, so
-    integer order is the rule's order (ids are in arrival order).
+    of :meth:`sync` inserts the requests that became waiting since the last call (arrivals,
+    evictions: read from the view's log of such events, so a call costs the changes, not the
+    queue), scored when they are inserted; requests that left the queue (admitted) are
+    dropped lazily, when a walk meets them. Keys are ``score * n + id``, so integer order is
+    the rule's order (ids are in arrival order).
 
     Args:
         score: the priority of each request, a non-negative integer (lower first); default
@@ -141,8 +147,9 @@ class SortedQueue:
     def clear(self) -> None:
         """Forget everything (a new episode)."""
         self._keys: list[int] = []
-        self._queued = np.zeros(0, dtype=bool)
+        self._queued = bytearray()
         self._n = 0
+        self._seen = 0
         self._view: StateView | None = None
 
     def sync(self, view: StateView) -> None:
@@ -153,15 +160,24 @@ class SortedQueue:
         if view is not self._view:
             self.clear()
             self._view = view
-            self._n = int(view.prompt.size)
-            self._queued = np.zeros(self._n, dtype=bool)
-        n = self._n
-        waiting = view.waiting
-        new = waiting[~self._queued[waiting]]
-        if new.size == 0:
+            self._n = len(view.prompts)
+            self._queued = bytearray(self._n)
+        if view.waiting_log_size == self._seen:
             return
-        self._queued[new] = True
-        keys = (np.asarray(self._score(view, new), dtype=np.int64) * n + new).tolist()
+        changes = view.waiting_since(self._seen)
+        self._seen += len(changes)
+        queued = self._queued
+        status = view.statuses
+        new: list[int] = []
+        for request in changes:
+            if status[request] == WAITING and not queued[request]:
+                queued[request] = 1
+                new.append(request)
+        if not new:
+            return
+        n = self._n
+        scores = self._score(view, np.array(new, dtype=np.int64)).tolist()
+        keys = [score * n + request for score, request in zip(scores, new, strict=True)]
         if len(keys) > 16:
             self._keys.extend(keys)
             self._keys.sort()
@@ -169,22 +185,27 @@ class SortedQueue:
             for key in keys:
                 insort(self._keys, key)
 
-    def chunks(self, view: StateView) -> Iterator[NDArray[np.int64]]:
+    def chunks(self, view: StateView) -> Iterator[list[int]]:
         """Waiting ids in queue order, a few at a time, dropping those no longer waiting."""
         keys = self._keys
         n = self._n
-        status = view.status
+        status = view.statuses
+        queued = self._queued
         start, size = 0, _FIRST_CHUNK
         while start < len(keys):
-            block = np.array(keys[start : start + size], dtype=np.int64)
-            ids = block % n
-            waiting = status[ids] == WAITING
-            if not waiting.all():
-                self._queued[ids[~waiting]] = False
-                keys[start : start + size] = block[waiting].tolist()
-                ids = ids[waiting]
+            block = keys[start : start + size]
+            ids = [key % n for key in block]
+            if not all(status[request] == WAITING for request in ids):
+                kept = []
+                for key, request in zip(block, ids, strict=True):
+                    if status[request] == WAITING:
+                        kept.append(key)
+                    else:
+                        queued[request] = 0
+                keys[start : start + size] = kept
+                ids = [key % n for key in kept]
             yield ids
-            start += ids.size
+            start += len(ids)
             size *= 4
 
 

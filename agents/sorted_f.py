@@ -41,17 +41,16 @@ class SortedF(MCSF):
         added: list[int] = []
         best, best_count, total = float("inf"), 0, 0
         first: int | None = None
+        prompts = view.prompts
+        floors = view.predictions
+        length_of = view.predicted_length_of
         for ids in self._queue.chunks(view):
-            if ids.size == 0:
-                continue
-            if first is None:
-                first = int(ids[0])
-            prompts = view.prompt[ids].tolist()
-            lengths = view.predicted_length(ids).tolist()
-            floors = view.prediction[ids].tolist()
-            for request, prompt, length, floor in zip(
-                ids.tolist(), prompts, lengths, floors, strict=True
-            ):
+            for request in ids:
+                if first is None:
+                    first = request
+                prompt = prompts[request]
+                length = length_of(request)
+                floor = floors[request]
                 if check.fits(prompt, length):
                     check.add(prompt, length)
                     added.append(request)

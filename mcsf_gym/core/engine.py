@@ -92,6 +92,10 @@ class Engine:
             idle_duration=self._time_model.idle_duration,
         )
         self.view = StateView(self.state)
+        # Python mirrors of the state's arrays, for scalar access in the loops below.
+        self._status = self.state.status_bytes
+        self._lengths = self.state.lengths
+        self._start_round: list[int] = [-1] * n
         self._finishing: dict[int, list[int]] = {}
         self._predicted_end: dict[int, list[int]] = {}
         self._running_start = 0
@@ -170,7 +174,7 @@ class Engine:
         end_time = start_time + duration
         latency = self.n_present * duration
         if self._record:
-            waiting = state.waiting().size
+            waiting = len(state.waiting_ids)
             self._trace.append((start_time, duration, need, waiting, len(state.running)))
         state.time = end_time
         state.last_duration = duration
@@ -241,13 +245,14 @@ class Engine:
 
     # ----------------------------------------------------------------- internals
     def _validated(self, admit: Sequence[int]) -> list[int]:
-        status = self.state.status
+        status = self._status
+        n = len(status)
         admitted = [int(i) for i in admit]
         for request in admitted:
-            if not 0 <= request < status.size or status[request] != WAITING:
+            if not 0 <= request < n or status[request] != WAITING:
                 raise ValueError(
                     f"cannot admit request {request}: it is not waiting "
-                    f"(status {status[request] if 0 <= request < status.size else 'unknown'})"
+                    f"(status {status[request] if 0 <= request < n else 'unknown'})"
                 )
         if len(set(admitted)) != len(admitted):
             raise ValueError(f"admit lists a request twice: {admitted}")
@@ -269,17 +274,19 @@ class Engine:
     def _start(self, request: int) -> None:
         state = self.state
         now = state.round_index
-        state.status[request] = RUNNING
+        self._status[request] = RUNNING
+        state.unqueue(request)
         state.start_round[request] = now
+        self._start_round[request] = now
         state.running[request] = None
-        state.invalidate()
         prompt = self._prompt[request]
         self._running_start += now
         self._start_time[request] = state.time
         # A request evicted after outliving its prediction keeps the raised length: it was
         # seen to produce that many tokens without finishing (docs/model.md section 5).
-        length = max(self._clipped_prediction[request], int(state.predicted_length[request]))
+        length = max(self._clipped_prediction[request], self._lengths[request])
         state.predicted_length[request] = length
+        self._lengths[request] = length
         end = now + length
         state.profile.add(prompt, now, now, end)
         state.max_predicted_end = max(state.max_predicted_end, end)
@@ -289,15 +296,14 @@ class Engine:
     def _leave(self, request: int) -> None:
         """Take a running request out of the running set and the predicted profile."""
         state = self.state
-        start = int(state.start_round[request])
+        start = self._start_round[request]
         prompt = self._prompt[request]
-        state.profile.remove(
-            prompt, start, state.round_index, start + int(state.predicted_length[request])
-        )
+        state.profile.remove(prompt, start, state.round_index, start + self._lengths[request])
         del state.running[request]
         self._running_start -= start
         state.memory_in_use -= prompt + state.round_index - start
         state.start_round[request] = -1
+        self._start_round[request] = -1
         if not state.running:
             state.max_predicted_end = state.round_index
 
@@ -305,45 +311,45 @@ class Engine:
         state = self.state
         running = list(state.running)
         now = state.round_index
-        start = state.start_round
-        holding = [self._prompt[i] + now + 1 - int(start[i]) for i in running]
+        start = self._start_round
+        holding = [self._prompt[i] + now + 1 - start[i] for i in running]
         victims = self._eviction.victims(running, holding, need - state.memory, self._rng)
         for request in victims:
-            produced = now - int(start[request])
+            produced = now - start[request]
             need -= self._prompt[request] + produced + 1
             self._leave(request)
-            state.status[request] = WAITING
             self._evicted[request] += 1
             self._evictions += 1
             self._tokens_discarded += produced
         if victims:
-            state.invalidate()
+            state.requeue(victims)
         return need, victims
 
     def _finish_round(self, boundary: int, end_time: float) -> list[int]:
         state = self.state
         finished = []
+        status = self._status
         for request in self._finishing.pop(boundary, ()):
-            start = int(state.start_round[request])
-            if state.status[request] != RUNNING or start + self._output[request] != boundary:
+            start = self._start_round[request]
+            if status[request] != RUNNING or start + self._output[request] != boundary:
                 continue  # a stale entry of a run that was evicted
             self._leave(request)
-            state.status[request] = DONE
+            status[request] = DONE
             state.n_finished += 1
             self._finish[request] = end_time
             finished.append(request)
-        if finished:
-            state.invalidate()
         return finished
 
     def _extend_overruns(self, boundary: int) -> None:
         """Requests still running at their predicted end are now predicted to end next round."""
         state = self.state
+        status = self._status
+        lengths = self._lengths
         for request in self._predicted_end.pop(boundary, ()):
-            start = int(state.start_round[request])
-            length = int(state.predicted_length[request])
-            if state.status[request] != RUNNING or start + length != boundary:
+            start = self._start_round[request]
+            if status[request] != RUNNING or start + lengths[request] != boundary:
                 continue
+            lengths[request] += 1
             state.predicted_length[request] += 1
             state.profile.add(self._prompt[request], start, boundary, boundary + 1)
             state.max_predicted_end = max(state.max_predicted_end, boundary + 1)
@@ -361,9 +367,8 @@ class Engine:
             accrued += time - arrival[last]
             last += 1
         if last > first:
-            state.status[first:last] = WAITING
+            state.arrive(first, last)
             state.n_arrived = last
-            state.invalidate()
         return accrued
 
     def _skip_idle_gap(self) -> None:

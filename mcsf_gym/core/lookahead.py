@@ -6,14 +6,32 @@ checking only the completion times. :class:`MemoryProfile` keeps, for every futu
 ``T``, the memory the running requests will hold after round ``T - 1`` if each ends at its
 predicted length: a circular array updated only when the running set changes (admission,
 early completion, eviction, or a request outliving its prediction), so a round boundary costs
-nothing to prepare. :class:`AdmissionCheck` copies the part of it that matters and tests
-candidates against ``M (1 - α)`` in time proportional to the candidate's predicted length.
+nothing to prepare. Beside it, it keeps the same values plus ``T`` (the "shifted" profile), so
+that a candidate's check is one maximum over a slice, with no copy. :class:`AdmissionCheck`
+tests candidates against ``M (1 - α)``; built on the engine's profile it copies nothing until
+the first candidate is added, and a test costs one maximum over the candidate's predicted
+length.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+
+_RAMP = np.arange(1, 1025, dtype=np.int64)
+
+
+def ramp(length: int) -> NDArray[np.int64]:
+    """``1, 2, .., length`` as a read-only view of a shared array (grown on demand)."""
+    global _RAMP
+    if length > _RAMP.size:
+        grown = np.arange(1, max(length, 2 * _RAMP.size) + 1, dtype=np.int64)
+        grown.flags.writeable = False
+        _RAMP = grown
+    return _RAMP[:length]
+
+
+_RAMP.flags.writeable = False
 
 
 class MemoryProfile:
@@ -28,11 +46,27 @@ class MemoryProfile:
             to ``M - s``).
     """
 
-    __slots__ = ("_size", "_values")
+    __slots__ = ("_changes", "_peak", "_shifted", "_size", "_version")
 
     def __init__(self, horizon: int) -> None:
         self._size = int(horizon) + 2
-        self._values = np.zeros(self._size, dtype=np.int64)
+        # The predicted memory at T plus T, in the slot of the boundary T it stands for (slot
+        # 0 first stands for T = size: boundary 0 is never ahead of a round boundary).
+        self._shifted = np.arange(self._size, dtype=np.int64)
+        self._shifted[0] = self._size
+        self._version = 0  # counts additions and removals
+        self._changes = 0  # counts every change (forget included)
+        self._peak: tuple[int, int, int, int, int] | None = None
+
+    @property
+    def size(self) -> int:
+        """Slots of the circular array: the longest window is ``size - 1`` boundaries."""
+        return self._size
+
+    @property
+    def changes(self) -> int:
+        """How many times the profile has changed (to tell a stale snapshot)."""
+        return self._changes
 
     def _apply(self, prompt: int, start: int, begin: int, end: int, sign: int) -> None:
         """Add ``sign * (prompt + T - start)`` at every ``T`` in ``(begin, end]``."""
@@ -40,18 +74,28 @@ class MemoryProfile:
             return
         if end - begin >= self._size:
             raise ValueError(f"a run of {end - begin} rounds exceeds the profile horizon")
-        offset = prompt - start
+        self._version += 1
+        self._changes += 1
+        offset = sign * (prompt - start + begin)
         first = (begin + 1) % self._size
         length = end - begin
         stop = first + length
-        values = self._values
-        if stop <= self._size:
-            values[first:stop] += sign * (np.arange(begin + 1, end + 1) + offset)
+        split = min(stop, self._size) - first
+        steps = ramp(length)
+        values = self._shifted
+        head = values[first : first + split]
+        if sign > 0:
+            head += steps[:split]
         else:
-            split = self._size - first
-            ramp = np.arange(begin + 1, end + 1) + offset
-            values[first:] += sign * ramp[:split]
-            values[: stop - self._size] += sign * ramp[split:]
+            head -= steps[:split]
+        head += offset
+        if split < length:
+            tail = values[: length - split]
+            if sign > 0:
+                tail += steps[split:]
+            else:
+                tail -= steps[split:]
+            tail += offset
 
     def add(self, prompt: int, start: int, begin: int, end: int) -> None:
         """Count a request (prompt ``prompt``, admitted at ``start``) at ``(begin, end]``."""
@@ -63,16 +107,76 @@ class MemoryProfile:
 
     def forget(self, boundary: int) -> None:
         """Clear the slot of a boundary that has passed, so it can be reused."""
-        self._values[boundary % self._size] = 0
+        slot = boundary % self._size
+        self._changes += 1
+        self._shifted[slot] = boundary + self._size
+
+    def _slices(self, values: NDArray[np.int64], boundary: int, length: int) -> list[NDArray]:
+        """The slots of boundaries ``boundary + 1 .. boundary + length``, as one or two views."""
+        first = (boundary + 1) % self._size
+        stop = first + length
+        if stop <= self._size:
+            return [values[first:stop]]
+        return [values[first:], values[: stop - self._size]]
 
     def window(self, boundary: int, length: int) -> NDArray[np.int64]:
         """A copy of the predicted memory at boundaries ``boundary + 1 .. boundary + length``."""
         length = min(int(length), self._size - 1)
-        first = (boundary + 1) % self._size
-        stop = first + length
-        if stop <= self._size:
-            return self._values[first:stop].copy()
-        return np.concatenate((self._values[first:], self._values[: stop - self._size]))
+        return self.shifted_window(boundary, length) - ramp(length)
+
+    def peak(self, boundary: int, length: int) -> int:
+        """The highest predicted memory at boundaries ``boundary + 1 .. boundary + length``.
+
+        Cached: while the profile is unchanged and the window keeps its end, the answer stays
+        valid until the boundary of the maximum has passed.
+        """
+        length = min(int(length), self._size - 1)
+        if length <= 0:
+            return 0
+        end = boundary + length
+        cached = self._peak
+        if (
+            cached is not None
+            and cached[0] == self._version
+            and cached[1] == end
+            and cached[2] <= boundary < cached[3]
+        ):
+            return cached[4]
+        best, where = 0, end + 1
+        offset = 0
+        for part in self._slices(self._shifted, boundary, length):
+            memory = part - ramp(offset + part.size)[offset:]
+            index = int(memory.argmax())
+            value = int(memory[index]) - boundary
+            if where > end or value > best:
+                best, where = value, boundary + 1 + offset + index
+            offset += part.size
+        self._peak = (self._version, end, boundary, where, best)
+        return best
+
+    def shifted_window(self, boundary: int, length: int) -> NDArray[np.int64]:
+        """A copy of (predicted memory at ``boundary + h``) ``+ h`` for ``h = 1..length``.
+
+        ``length`` may reach past the running set's last predicted end, up to ``size - 1``.
+        """
+        if length >= self._size:
+            raise ValueError(f"a window of {length} rounds exceeds the profile horizon")
+        parts = self._slices(self._shifted, boundary, length)
+        return parts[0] - boundary if len(parts) == 1 else np.concatenate(parts) - boundary
+
+    def shifted_peak(self, boundary: int, length: int) -> int:
+        """``max over h = 1..length`` of (predicted memory at ``boundary + h``) ``+ h``.
+
+        ``length`` may reach past the running set's last predicted end (the memory is 0 there),
+        up to ``size - 1``.
+        """
+        if length >= self._size:
+            raise ValueError(f"a window of {length} rounds exceeds the profile horizon")
+        parts = self._slices(self._shifted, boundary, length)
+        top = int(parts[0].max())
+        if len(parts) == 2:
+            top = max(top, int(parts[1].max()))
+        return top - boundary
 
 
 class AdmissionCheck:
@@ -89,37 +193,108 @@ class AdmissionCheck:
         cap: the bound ``M (1 - α)``.
     """
 
-    __slots__ = ("_cap", "_memory", "_ramp", "feasible")
+    __slots__ = ("_boundary", "_cap", "_changes", "_shifted", "_source", "_window", "feasible")
 
     def __init__(self, profile: NDArray[np.int64], cap: float) -> None:
-        self._memory = np.array(profile, dtype=np.int64)
-        self._ramp = np.arange(1, self._memory.size + 1, dtype=np.int64)
+        memory = np.asarray(profile, dtype=np.int64)
         self._cap = cap
+        self._source: MemoryProfile | None = None
+        self._changes = 0
+        self._boundary = 0
+        self._window = memory.size
+        # m[h] + h for h = 1..len: a test is then one maximum over a prefix.
+        self._shifted = memory + ramp(memory.size)
         #: Whether the running set (and the candidates added) stays within ``cap`` as predicted.
-        self.feasible = bool(self._memory.size == 0 or self._memory.max() <= cap)
+        self.feasible = bool(memory.size == 0 or memory.max() <= cap)
 
-    def _ensure(self, length: int) -> None:
-        if length > self._memory.size:
-            grown = np.zeros(length, dtype=np.int64)
-            grown[: self._memory.size] = self._memory
-            self._memory = grown
-            self._ramp = np.arange(1, length + 1, dtype=np.int64)
+    @classmethod
+    def on_profile(
+        cls, profile: MemoryProfile, boundary: int, length: int, cap: float
+    ) -> AdmissionCheck:
+        """The check on ``profile``'s window ``boundary + 1 .. boundary + length``, not copied.
+
+        Same answers as ``AdmissionCheck(profile.window(boundary, length), cap)``; the window
+        is copied only when a candidate is added, and ``profile`` must not change before.
+        """
+        check = cls.__new__(cls)
+        check._cap = cap
+        check._source = profile
+        check._boundary = boundary
+        check._window = max(0, min(int(length), profile.size - 1))
+        check._shifted = None
+        check._changes = profile.changes
+        check.feasible = check._window == 0 or profile.peak(boundary, check._window) <= cap
+        return check
+
+    def _profile(self) -> MemoryProfile:
+        """The engine's profile this check reads, refused once it has changed."""
+        source = self._source
+        assert source is not None
+        if source.changes != self._changes:
+            raise RuntimeError(
+                "stale admission check: the memory profile changed since it was built (a round "
+                "ran); build a new one at the new boundary"
+            )
+        return source
+
+    def _materialize(self, length: int) -> NDArray[np.int64]:
+        """The local copy of ``m[h] + h``, at least ``length`` long."""
+        shifted = self._shifted
+        if shifted is None:
+            source = self._profile()
+            size = max(length, self._window)
+            if size < source.size:
+                shifted = source.shifted_window(self._boundary, size)
+            else:
+                window = source.window(self._boundary, self._window)
+                shifted = np.zeros(size, dtype=np.int64)
+                shifted[: window.size] = window
+                shifted += ramp(size)
+            self._source = None
+        elif length > shifted.size:
+            grown = ramp(length).copy()
+            grown[: shifted.size] = shifted
+            shifted = grown
+        self._shifted = shifted
+        return shifted
+
+    def _top(self, prediction: int) -> int:
+        """``max over h <= prediction`` of ``m[h] + h``."""
+        shifted = self._shifted
+        if shifted is None:
+            source = self._profile()
+            if prediction < source.size:
+                return source.shifted_peak(self._boundary, prediction)
+            shifted = self._materialize(prediction)
+        if prediction > shifted.size:
+            top = int(shifted.max()) if shifted.size else 0
+            return max(top, prediction)  # m[h] = 0 beyond the window
+        return int(shifted[:prediction].max())
 
     def fits(self, prompt: int, prediction: int) -> bool:
         """Whether a candidate with this prompt and predicted length keeps the profile in cap."""
         if not self.feasible:
             return False
-        self._ensure(prediction)
-        peak = int((self._memory[:prediction] + self._ramp[:prediction]).max())
-        return peak + prompt <= self._cap
+        if prediction <= 0:
+            return True
+        return self._top(prediction) + prompt <= self._cap
 
     def add(self, prompt: int, prediction: int) -> None:
         """Add a candidate (admitted for the coming round) to the profile."""
-        self._ensure(prediction)
-        self._memory[:prediction] += prompt + self._ramp[:prediction]
-        if self._memory[:prediction].max() > self._cap:
+        if prediction <= 0:
+            return
+        if self.feasible and not self.fits(prompt, prediction):
             self.feasible = False
+        shifted = self._materialize(prediction)
+        head = shifted[:prediction]
+        head += ramp(prediction)
+        head += prompt
 
     def peak(self) -> int:
         """The highest predicted memory over the coming boundaries (0 if nothing runs)."""
-        return int(self._memory.max()) if self._memory.size else 0
+        shifted = self._shifted
+        if shifted is None:
+            return self._profile().peak(self._boundary, self._window)
+        if shifted.size == 0:
+            return 0
+        return int((shifted - ramp(shifted.size)).max())

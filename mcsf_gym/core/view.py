@@ -7,6 +7,8 @@ path leads from a view to an unfinished request's true output length. Arrays are
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +27,14 @@ def _read_only(array: NDArray) -> NDArray:
 
 @dataclass
 class PublicState:
-    """The observable state, owned and updated by the engine (schedulers get a view of it)."""
+    """The observable state, owned and updated by the engine (schedulers get a view of it).
+
+    Besides the arrays, the engine keeps Python mirrors for scalar access in hot loops:
+    ``status_bytes`` shares its memory with ``status``; ``lengths`` mirrors
+    ``predicted_length``; ``waiting_ids`` is the sorted list of waiting ids and
+    ``waiting_log`` the ids in the order they became waiting (arrivals, evictions), so that
+    consumers can follow the waiting set by its changes instead of rescanning it.
+    """
 
     memory: int
     arrival: NDArray[np.float64]
@@ -40,27 +49,65 @@ class PublicState:
     round_index: int = 0
     n_arrived: int = 0
     n_finished: int = 0
-    first_waiting: int = 0
     memory_in_use: int = 0
     running: dict[int, None] = field(default_factory=dict)
     max_predicted_end: int = 0
     idle_duration: float = 1.0
     last_duration: float = 0.0
+    status_bytes: bytearray = field(default_factory=bytearray)
+    lengths: list[int] = field(default_factory=list)
+    waiting_ids: list[int] = field(default_factory=list)
+    waiting_log: list[int] = field(default_factory=list)
     _waiting_cache: NDArray[np.int64] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.status_bytes:
+            # The status array becomes a view of a bytearray: one memory, two ways to read it.
+            self.status_bytes = bytearray(self.status.tobytes())
+            self.status = np.frombuffer(self.status_bytes, dtype=np.int8)
+        if not self.lengths:
+            self.lengths = self.predicted_length.tolist()
+        if not self.waiting_ids:
+            self.waiting_ids = np.flatnonzero(self.status == WAITING).tolist()
+            self.waiting_log = list(self.waiting_ids)
 
     def invalidate(self) -> None:
         """Forget cached derived arrays after the waiting set changed."""
         self._waiting_cache = None
 
+    def arrive(self, first: int, last: int) -> None:
+        """Requests ``first .. last - 1`` (later than every waiting one) start waiting."""
+        self.status[first:last] = WAITING
+        new = range(first, last)
+        self.waiting_ids.extend(new)
+        self.waiting_log.extend(new)
+        self._waiting_cache = None
+
+    def requeue(self, ids: list[int]) -> None:
+        """Running requests ``ids`` (evicted) wait again."""
+        status = self.status_bytes
+        for request in ids:
+            status[request] = WAITING
+        waiting = self.waiting_ids
+        if len(ids) > 8:
+            waiting.extend(ids)
+            waiting.sort()
+        else:
+            for request in ids:
+                insort(waiting, request)
+        self.waiting_log.extend(ids)
+        self._waiting_cache = None
+
+    def unqueue(self, request: int) -> None:
+        """Waiting ``request`` leaves the waiting set (its status is set by the caller)."""
+        waiting = self.waiting_ids
+        del waiting[bisect_left(waiting, request)]
+        self._waiting_cache = None
+
     def waiting(self) -> NDArray[np.int64]:
         """Ids of arrived, waiting requests in arrival order (cached until the next change)."""
         if self._waiting_cache is None:
-            status = self.status
-            first = self.first_waiting
-            while first < self.n_arrived and status[first] == DONE:
-                first += 1
-            self.first_waiting = first
-            ids = np.flatnonzero(status[first : self.n_arrived] == WAITING) + first
+            ids = np.array(self.waiting_ids, dtype=np.int64)
             ids.flags.writeable = False
             self._waiting_cache = ids
         return self._waiting_cache
@@ -73,7 +120,18 @@ class StateView:
     unit (rounds for ``unit``, seconds for ``linear``); ``round_index`` counts rounds run.
     """
 
-    __slots__ = ("_state", "arrival", "lower", "prediction", "prompt", "start_round", "status")
+    __slots__ = (
+        "_state",
+        "arrival",
+        "lower",
+        "prediction",
+        "predictions",
+        "prompt",
+        "prompts",
+        "start_round",
+        "status",
+        "statuses",
+    )
 
     def __init__(self, state: PublicState) -> None:
         self._state = state
@@ -89,6 +147,12 @@ class StateView:
         self.status = _read_only(state.status)
         #: Round index at which each running request was admitted (-1 if not running).
         self.start_round = _read_only(state.start_round)
+        #: ``prompt`` as a tuple of Python ints (fast scalar access in a scheduler's loop).
+        self.prompts: tuple[int, ...] = tuple(state.prompt.tolist())
+        #: ``prediction`` as a tuple of Python ints.
+        self.predictions: tuple[int, ...] = tuple(state.prediction.tolist())
+        #: ``status`` as a read-only memoryview: ``statuses[i]`` is a Python int.
+        self.statuses = memoryview(state.status_bytes).toreadonly()
 
     @property
     def memory(self) -> int:
@@ -122,6 +186,36 @@ class StateView:
     def waiting(self) -> NDArray[np.int64]:
         """Ids of arrived, waiting requests in arrival order (ties by id)."""
         return self._state.waiting()
+
+    @property
+    def n_waiting(self) -> int:
+        """Number of waiting requests."""
+        return len(self._state.waiting_ids)
+
+    def iter_waiting(self) -> Iterator[int]:
+        """Waiting ids in arrival order, lazily: taking the first ``k`` costs ``O(k)``.
+
+        Valid until the engine next changes the state (do not keep it across rounds).
+        """
+        return iter(self._state.waiting_ids)
+
+    @property
+    def waiting_log_size(self) -> int:
+        """How many times a request has become waiting so far (arrivals and evictions)."""
+        return len(self._state.waiting_log)
+
+    def waiting_since(self, position: int) -> list[int]:
+        """The ids that became waiting after the first ``position`` such events, in order.
+
+        A scheduler that keeps its own queue calls it with the :attr:`waiting_log_size` it
+        saw last time and so pays for the changes only. An id may since have left the
+        waiting set again (check :attr:`statuses`), or appear twice.
+        """
+        return self._state.waiting_log[position:]
+
+    def predicted_length_of(self, request: int) -> int:
+        """:meth:`predicted_length` of one request, as a Python int."""
+        return self._state.lengths[request]
 
     @property
     def running(self) -> NDArray[np.int64]:
@@ -178,4 +272,11 @@ class StateView:
         """MC-SF's memory check against ``M (1 - alpha)`` for the coming round."""
         if not 0 <= alpha < 1:
             raise ValueError(f"alpha must be in [0, 1), got {alpha}")
-        return AdmissionCheck(self.profile(), self._state.memory * (1.0 - alpha))
+        state = self._state
+        now = state.round_index
+        return AdmissionCheck.on_profile(
+            state.profile,
+            now,
+            max(0, state.max_predicted_end - now),
+            state.memory * (1.0 - alpha),
+        )
