@@ -29,6 +29,7 @@ exposes ``action_masks()`` per instance.
 
 from __future__ import annotations
 
+import operator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -104,20 +105,27 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
         Raises:
             ValueError: for a seed list of the wrong length, or a bad reset option.
         """
-        n = self.num_envs
-        if seed is None:
-            seeds: list[int | None] = [None] * n
-        elif isinstance(seed, (int, np.integer)):
-            seeds = [seed + i for i in range(n)]
-        else:
-            seeds = list(seed)
-            if len(seeds) != n:
-                raise ValueError(f"seed must list {n} seeds (num_envs), got {len(seeds)}")
+        seeds = self._seeds(seed)
         batch = _Batch(self)
         for i, (env, env_seed) in enumerate(zip(self.envs, seeds, strict=True)):
             batch.put_reset(i, *env.reset(seed=env_seed, options=options))
         self._autoreset[:] = False
         return batch.finish()
+
+    def _seeds(self, seed: Any) -> list[int | None]:
+        """One seed (a Python int or ``None``) per instance."""
+        n = self.num_envs
+        if seed is None:
+            return [None] * n
+        if isinstance(seed, (int, np.integer)):
+            return [int(seed) + i for i in range(n)]
+        seeds = list(seed)
+        if len(seeds) != n:
+            raise ValueError(f"seed must list {n} seeds (num_envs), got {len(seeds)}")
+        try:
+            return [None if s is None else operator.index(s) for s in seeds]
+        except TypeError:
+            raise ValueError(f"seed must hold integers or None, got {seed!r}") from None
 
     def step(
         self, actions: Any
