@@ -34,6 +34,8 @@ class EvalAgainstMCSF(BaseCallback):
         masked: the model takes action masks (MaskablePPO).
         advance_rule: the advance rule the run trains with.
         log: called with one line per evaluation (``None``: silent).
+        select_on: the summary key ``best_model.zip`` minimises (``"ratio_to_mcsf"`` or
+            ``"mean_ratio"``).
     """
 
     def __init__(
@@ -44,8 +46,10 @@ class EvalAgainstMCSF(BaseCallback):
         masked: bool,
         advance_rule: str,
         log: Callable[[str], None] | None = None,
+        select_on: str = "ratio_to_mcsf",
     ) -> None:
         super().__init__()
+        self.select_on = select_on
         self.log = log
         #: The evaluations of this run, as written to ``eval.jsonl``.
         self.history: list[dict[str, Any]] = []
@@ -57,7 +61,7 @@ class EvalAgainstMCSF(BaseCallback):
         self.best_ratio = float("inf")
         log = self.out / EVAL_LOG
         if log.is_file():
-            ratios = [json.loads(line)["ratio_to_mcsf"] for line in log.read_text().splitlines()]
+            ratios = [json.loads(line)[select_on] for line in log.read_text().splitlines()]
             self.best_ratio = min(ratios, default=self.best_ratio)
         self._next = 0
 
@@ -87,16 +91,17 @@ class EvalAgainstMCSF(BaseCallback):
         self.history.append(entry)
         with (self.out / EVAL_LOG).open("a") as handle:
             handle.write(json.dumps(entry) + "\n")
-        improved = summary["ratio_to_mcsf"] < self.best_ratio
+        improved = summary[self.select_on] < self.best_ratio
         if self.log is not None:
             self.log(
                 f"step {self.num_timesteps}: mean latency {summary['model_mean_latency']:.4g} "
                 f"vs MC-SF {summary['mcsf_mean_latency']:.4g} on "
                 f"{len(self.scenarios.problems)} held-out scenarios (ratio "
-                f"{summary['ratio_to_mcsf']:.3f}){'; new best' if improved else ''}"
+                f"{summary['ratio_to_mcsf']:.3f}); mean per-scenario ratio "
+                f"{summary['mean_ratio']:.3f}{'; new best' if improved else ''}"
             )
         if improved:
-            self.best_ratio = summary["ratio_to_mcsf"]
+            self.best_ratio = summary[self.select_on]
             path = self.out / BEST_MODEL
             self.model.save(path)
             if normalizer is not None:
@@ -104,9 +109,7 @@ class EvalAgainstMCSF(BaseCallback):
         return summary
 
 
-def make_callbacks(
-    config: Any, out: Path, log: Callable[[str], None] | None = None
-) -> list[Any]:
+def make_callbacks(config: Any, out: Path, log: Callable[[str], None] | None = None) -> list[Any]:
     """The checkpoint and evaluation callbacks a run's configuration asks for.
 
     Args:
@@ -127,9 +130,26 @@ def make_callbacks(
             )
         )
     if config.eval_freq:
-        scenarios = HeldOutScenarios(config.env_id, config.env_kwargs, config.eval_seeds)
+        if config.suite:
+            from training.suite_tasks import validation_problems
+
+            problems = validation_problems(
+                config.env_id, config.env_kwargs, config.suite, config.tasks,
+                config.valid_per_task,
+            )  # fmt: skip
+            scenarios = HeldOutScenarios.from_problems(config.env_id, config.env_kwargs, problems)
+        else:
+            scenarios = HeldOutScenarios(config.env_id, config.env_kwargs, config.eval_seeds)
         masked = config.algo == "maskable-ppo"
         callbacks.append(
-            EvalAgainstMCSF(scenarios, config.eval_freq, out, masked, config.advance_rule, log)
+            EvalAgainstMCSF(
+                scenarios,
+                config.eval_freq,
+                out,
+                masked,
+                config.advance_rule,
+                log,
+                select_on=config.select_on,
+            )
         )
     return callbacks

@@ -7,6 +7,10 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from training.config import TrainConfig
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 
@@ -72,6 +76,24 @@ def build_parser() -> argparse.ArgumentParser:
         "small environments on few cores)",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed of the model and envs")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        help="train once per seed, into OUT/seed-S (each with its run.json); with --jobs "
+        "runs at a time",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="with --seeds: 'local' (a pool of --jobs processes) or 'ray' (one Ray task per "
+        "seed on the cluster ray.init() finds; pip install 'mcsf-gym[ray]')",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="with --seeds and --backend local: processes"
+    )
     parser.add_argument(
         "--eval-freq",
         type=int,
@@ -143,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             device=args.device,
             progress_bar=False if args.no_progress else None,
         )
+        if args.seeds is not None:
+            return _train_seeds(config, args)
         print(
             f"training {config.algo} on {config.env_id} for {config.total_timesteps} steps "
             f"({config.n_envs} envs, seed {config.seed}) into {config.out}",
@@ -153,6 +177,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mcsf-train: error: {error}", file=sys.stderr)
         return 2
     print(f"wrote {path}")
+    return 0
+
+
+def _train_seeds(config: TrainConfig, args: argparse.Namespace) -> int:
+    """``--seeds``: every seed into ``OUT/seed-S`` (see :mod:`training.runs`)."""
+    from training.runs import train_seeds
+
+    if args.seed is not None or args.resume is not None:
+        raise ValueError("--seeds cannot be combined with --seed or --resume")
+    print(
+        f"training seeds {args.seeds} into {config.out}/seed-S "
+        f"({args.backend}, {args.jobs} at a time)",
+        flush=True,
+    )
+    paths = train_seeds(
+        config,
+        args.seeds,
+        backend=args.backend,
+        jobs=args.jobs,
+        log=lambda line: print(line, flush=True),
+    )
+    for path in paths:
+        print(f"wrote {path}")
     return 0
 
 

@@ -23,6 +23,10 @@ VEC_ENVS = ("subproc", "dummy")
 ADVANCE_RULES = ("free", "idle", "greedy")
 #: Policy networks: SB3's MLP, or the whole-queue deep-set scorer (``training.policies``).
 POLICIES = ("mlp", "slot-set")
+#: Model selection keys (``training.evaluate.summarize_scores``).
+SELECT_ON = ("ratio_to_mcsf", "mean_ratio")
+#: Environment settings a suite task fixes (they may not be given with ``suite``).
+TASK_FIXED = ("workload", "memory", "time_model", "prediction")
 
 
 def _fail(name: str, value: Any, expected: str) -> None:
@@ -74,6 +78,16 @@ class TrainConfig:
         device: torch device (``"cpu"``, ``"cuda"``, ``"auto"``).
         torch_threads: torch CPU threads (small networks train fastest with 1).
         progress_bar: show a progress bar (needs ``tqdm`` and ``rich``).
+        suite: train on a benchmark suite's tasks (``"core-v1"``; ``training.suite_tasks``):
+            episodes come from the tasks' training streams (workload, memory, time model and
+            predictions of the task; ``env_kwargs`` then may not set those), rewards are
+            scaled per task, and the periodic evaluation plays the tasks' validation seeds
+            instead of ``eval_seeds``. Empty: train on ``env_kwargs.workload``.
+        tasks: the suite's tasks to train on (empty: all of them).
+        valid_per_task: validation seeds per task in each periodic evaluation (``suite``).
+        select_on: what ``best_model.zip`` minimises: ``"ratio_to_mcsf"`` (mean latency over
+            MC-SF's) or ``"mean_ratio"`` (mean of per-scenario ratios: every scenario weighs
+            alike, which suits tasks of different latency scales).
     """
 
     algo: str = "maskable-ppo"
@@ -96,6 +110,10 @@ class TrainConfig:
     device: str = "cpu"
     torch_threads: int = 1
     progress_bar: bool = True
+    suite: str = ""
+    tasks: tuple[str, ...] = ()
+    valid_per_task: int = 4
+    select_on: str = "ratio_to_mcsf"
 
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:
@@ -150,6 +168,31 @@ class TrainConfig:
         object.__setattr__(self, "eval_seeds", seeds)
         if not isinstance(self.out, str) or not self.out:
             _fail("out", self.out, "a folder path")
+        if self.select_on not in SELECT_ON:
+            _fail("select_on", self.select_on, f"one of {', '.join(SELECT_ON)}")
+        _check_int("valid_per_task", self.valid_per_task, 1)
+        self._check_suite()
+
+    def _check_suite(self) -> None:
+        """Refuse task settings without a suite, or settings a suite task fixes."""
+        if not isinstance(self.suite, str):
+            _fail("suite", self.suite, "a suite name")
+        tasks = tuple(self.tasks)
+        if any(not isinstance(name, str) for name in tasks):
+            _fail("tasks", self.tasks, "a list of task names")
+        object.__setattr__(self, "tasks", tasks)
+        if not self.suite:
+            if tasks:
+                _fail("tasks", list(tasks), "empty unless suite is set")
+            return
+        fixed = sorted(set(TASK_FIXED) & set(self.env_kwargs))
+        if fixed:
+            raise ValueError(
+                f"env_kwargs may not set {fixed} with suite {self.suite!r}: the tasks fix them"
+            )
+        from training.suite_tasks import suite_tasks
+
+        suite_tasks(self.suite, tasks)  # unknown suite or task: the suite's own message
 
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: Any) -> TrainConfig:

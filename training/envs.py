@@ -98,12 +98,23 @@ class EnvFactory:
         env_id: a registered environment id.
         env_kwargs: its ``gymnasium.make`` arguments.
         advance_rule: ``"free"``, or a rule applied by :class:`AdvanceRule`.
+        suite: draw episodes from this suite's tasks (``training.suite_tasks``), or ``""``.
+        tasks: the suite's tasks (empty: all).
     """
 
-    def __init__(self, env_id: str, env_kwargs: dict[str, Any], advance_rule: str) -> None:
+    def __init__(
+        self,
+        env_id: str,
+        env_kwargs: dict[str, Any],
+        advance_rule: str,
+        suite: str = "",
+        tasks: tuple[str, ...] = (),
+    ) -> None:
         self.env_id = env_id
         self.env_kwargs = dict(env_kwargs)
         self.advance_rule = advance_rule
+        self.suite = suite
+        self.tasks = tuple(tasks)
 
     def __call__(self) -> gym.Env:
         """Build the environment, wrapped in SB3's ``Monitor`` (episode returns and lengths)."""
@@ -111,7 +122,14 @@ class EnvFactory:
 
         import mcsf_gym  # noqa: F401  (registers the environments)
 
-        env = gym.make(self.env_id, **make_kwargs(self.env_kwargs))
+        kwargs = make_kwargs(self.env_kwargs)
+        if self.suite:
+            from training.suite_tasks import TaskRewardScale, TaskStream
+
+            kwargs["workload"] = TaskStream(self.suite, self.tasks)
+        env = gym.make(self.env_id, **kwargs)
+        if self.suite:
+            env = TaskRewardScale(env, str(env.unwrapped.config.eviction))
         if self.advance_rule != "free":
             env = AdvanceRule(env, self.advance_rule)
         return Monitor(env)
@@ -132,7 +150,9 @@ def make_vec_env(config: TrainConfig, normalizer: Path | None = None) -> Any:
     """
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
-    factory = EnvFactory(config.env_id, config.env_kwargs, config.advance_rule)
+    factory = EnvFactory(
+        config.env_id, config.env_kwargs, config.advance_rule, config.suite, config.tasks
+    )
     factory().close()  # fail here, with the environment's own message, on bad settings
     factories = [factory] * config.n_envs
     if config.vec_env == "subproc" and config.n_envs > 1:

@@ -58,6 +58,20 @@ class HeldOutScenarios:
             env.close()
         self._mcsf: list[float] | None = None
 
+    @classmethod
+    def from_problems(
+        cls, env_id: str, env_kwargs: dict[str, Any], problems: Sequence[tuple[int, Any, Any]]
+    ) -> HeldOutScenarios:
+        """Held-out scenarios given as ``(seed, instance, engine config)`` triples.
+
+        For instance a suite's validation scenarios
+        (:func:`training.suite_tasks.validation_problems`).
+        """
+        held = cls.__new__(cls)
+        held.env_id, held.env_kwargs = env_id, dict(env_kwargs)
+        held.problems, held._mcsf = list(problems), None
+        return held
+
     def mcsf_latencies(self) -> list[float]:
         """MC-SF's mean latency on each scenario (computed once)."""
         if self._mcsf is None:

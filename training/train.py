@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,7 @@ def train(
     *,
     resume: str | Path | None = None,
     log: Callable[[str], None] | None = None,
+    command: Sequence[str] | None = None,
 ) -> Path:
     """Train per ``config``; return the path of the final model (``<out>/model.zip``).
 
@@ -88,6 +90,7 @@ def train(
             are restored when saved beside it); ``total_timesteps`` more steps are trained.
         log: called with one line per evaluation against MC-SF and a closing summary
             (``mcsf-train`` prints them); ``None``: silent.
+        command: the command line saved in ``run.json`` (default ``sys.argv``).
 
     Raises:
         ValueError: for a missing checkpoint or bad settings.
@@ -103,7 +106,9 @@ def train(
         ) from error
 
     from training.envs import make_vec_env
+    from training.runs import write_run_record
 
+    started = time.time()
     torch.set_num_threads(config.torch_threads)
     out = Path(config.out)
     checkpoint = None
@@ -137,6 +142,11 @@ def train(
             normalizer.save(str(normalizer_path_for(path)))
     finally:
         venv.close()
+    timesteps = model.num_timesteps - (0 if checkpoint is None else model._num_timesteps_at_start)
+    write_run_record(
+        config, out, command=command, started=started, wall_s=time.time() - started,
+        timesteps=int(timesteps),
+    )  # fmt: skip
     if log is not None:
         log(closing_summary(callbacks, path))
     return path
@@ -149,7 +159,7 @@ def closing_summary(callbacks: list[Any], path: Path) -> str:
     line = f"done: model {path}"
     for callback in callbacks:
         if isinstance(callback, EvalAgainstMCSF) and callback.history:
-            best = min(callback.history, key=lambda entry: entry["ratio_to_mcsf"])
+            best = min(callback.history, key=lambda entry: entry[callback.select_on])
             line += (
                 f"; best evaluation at {best['timesteps']} steps: mean latency "
                 f"{best['model_mean_latency']:.4g} vs MC-SF {best['mcsf_mean_latency']:.4g} "
