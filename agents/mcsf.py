@@ -195,15 +195,13 @@ class SortedQueue:
         while start < len(keys):
             block = keys[start : start + size]
             ids = [key % n for key in block]
-            if not all(status[request] == WAITING for request in ids):
-                kept = []
-                for key, request in zip(block, ids, strict=True):
-                    if status[request] == WAITING:
-                        kept.append(key)
-                    else:
+            waiting = [request for request in ids if status[request] == WAITING]
+            if len(waiting) < len(ids):
+                for request in ids:
+                    if status[request] != WAITING:
                         queued[request] = 0
-                keys[start : start + size] = kept
-                ids = [key % n for key in kept]
+                keys[start : start + size] = [key for key in block if status[key % n] == WAITING]
+                ids = waiting
             yield ids
             start += len(ids)
             size *= 4

@@ -16,7 +16,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agents import make_agent
-from agents.base import admit_within
 from mcsf_gym.core.config import SimConfig
 from mcsf_gym.core.engine import Engine
 from mcsf_gym.core.instance import Instance

@@ -193,7 +193,17 @@ class AdmissionCheck:
         cap: the bound ``M (1 - α)``.
     """
 
-    __slots__ = ("_boundary", "_cap", "_changes", "_shifted", "_source", "_window", "feasible")
+    __slots__ = (
+        "_asked",
+        "_boundary",
+        "_cap",
+        "_changes",
+        "_first",
+        "_shifted",
+        "_source",
+        "_window",
+        "feasible",
+    )
 
     def __init__(self, profile: NDArray[np.int64], cap: float) -> None:
         memory = np.asarray(profile, dtype=np.int64)
@@ -201,9 +211,11 @@ class AdmissionCheck:
         self._source: MemoryProfile | None = None
         self._changes = 0
         self._boundary = 0
+        self._first = 0
         self._window = memory.size
+        self._asked: tuple[int, int, bool] | None = None
         # m[h] + h for h = 1..len: a test is then one maximum over a prefix.
-        self._shifted = memory + ramp(memory.size)
+        self._shifted: NDArray[np.int64] | None = memory + ramp(memory.size)
         #: Whether the running set (and the candidates added) stays within ``cap`` as predicted.
         self.feasible = bool(memory.size == 0 or memory.max() <= cap)
 
@@ -214,23 +226,27 @@ class AdmissionCheck:
         """The check on ``profile``'s window ``boundary + 1 .. boundary + length``, not copied.
 
         Same answers as ``AdmissionCheck(profile.window(boundary, length), cap)``; the window
-        is copied only when a candidate is added, and ``profile`` must not change before.
+        is copied only when a candidate is added. It refuses to answer (``RuntimeError``) once
+        ``profile`` has changed before that.
         """
         check = cls.__new__(cls)
+        window = max(0, min(int(length), profile._size - 1))
         check._cap = cap
         check._source = profile
         check._boundary = boundary
-        check._window = max(0, min(int(length), profile.size - 1))
+        check._first = (boundary + 1) % profile._size
+        check._window = window
         check._shifted = None
-        check._changes = profile.changes
-        check.feasible = check._window == 0 or profile.peak(boundary, check._window) <= cap
+        check._asked = None
+        check._changes = profile._changes
+        check.feasible = window == 0 or profile.peak(boundary, window) <= cap
         return check
 
     def _profile(self) -> MemoryProfile:
         """The engine's profile this check reads, refused once it has changed."""
         source = self._source
         assert source is not None
-        if source.changes != self._changes:
+        if source._changes != self._changes:
             raise RuntimeError(
                 "stale admission check: the memory profile changed since it was built (a round "
                 "ran); build a new one at the new boundary"
@@ -263,8 +279,15 @@ class AdmissionCheck:
         shifted = self._shifted
         if shifted is None:
             source = self._profile()
-            if prediction < source.size:
-                return source.shifted_peak(self._boundary, prediction)
+            size = source._size
+            if prediction < size:  # read the profile's slots in place
+                buffer = source._shifted
+                first = self._first
+                stop = first + prediction
+                if stop <= size:
+                    return int(buffer[first:stop].max()) - self._boundary
+                top = max(int(buffer[first:].max()), int(buffer[: stop - size].max()))
+                return top - self._boundary
             shifted = self._materialize(prediction)
         if prediction > shifted.size:
             top = int(shifted.max()) if shifted.size else 0
@@ -277,14 +300,21 @@ class AdmissionCheck:
             return False
         if prediction <= 0:
             return True
-        return self._top(prediction) + prompt <= self._cap
+        result = self._top(prediction) + prompt <= self._cap
+        self._asked = (prompt, prediction, result)
+        return result
 
     def add(self, prompt: int, prediction: int) -> None:
         """Add a candidate (admitted for the coming round) to the profile."""
         if prediction <= 0:
             return
-        if self.feasible and not self.fits(prompt, prediction):
-            self.feasible = False
+        if self.feasible:
+            asked = self._asked
+            if asked is not None and asked[0] == prompt and asked[1] == prediction:
+                self.feasible = asked[2]
+            else:
+                self.feasible = self.fits(prompt, prediction)
+        self._asked = None
         shifted = self._materialize(prediction)
         head = shifted[:prediction]
         head += ramp(prediction)

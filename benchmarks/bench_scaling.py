@@ -1,0 +1,149 @@
+"""Cost per round against the number of requests, for every registered agent.
+
+Each agent runs under ``simulate`` (its own default eviction policy, the ``linear`` time
+model, ``M = 16492``) on LMSYS-like workloads of ``n`` requests (``make_workload("lmsys:...")``)
+at an arrival rate low enough that the waiting queue stays bounded, so that a run of 100,000
+requests is a longer run of the same traffic as one of 1,000: any growth of the cost per round
+with ``n`` is work proportional to the whole instance, not to what changes in a round. The
+cost per round is the process CPU time of the run (``time.process_time``, insensitive to other
+processes on a shared machine; wall time is reported too) divided by the rounds run. The
+report gives, per agent, the cost per round at each ``n`` and the ratio of the largest ``n``
+to the smallest (the goal: at most 1.3). ``a-max`` and ``a-min`` need interval predictions and
+get ``prediction=interval:eps=0.5``; learned policies (``ppo``, ``maskable-ppo``) need a
+model file and are left out. ``--million`` also runs MC-SF on 1,000,000 requests.
+
+Usage::
+
+    python benchmarks/bench_scaling.py --out results/speed/scaling.json
+    python benchmarks/bench_scaling.py --agents mcsf vllm-fcfs --ns 1000 10000
+    python benchmarks/bench_scaling.py --agents mcsf --ns 1000 --million
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents import run_agent
+from agents.registry import AGENTS
+from mcsf_gym.workloads import make_workload
+
+#: Agents that need interval predictions.
+INTERVAL_AGENTS = ("a-max", "a-min")
+#: Agents that need a model file (left out).
+LEARNED_AGENTS = ("ppo", "maskable-ppo")
+
+
+def workload_spec(agent: str, n: int, rate: float, memory: int) -> str:
+    """The LMSYS-like workload an agent runs on (interval predictions where it needs them)."""
+    prediction = "interval:eps=0.5" if agent in INTERVAL_AGENTS else "exact"
+    return f"lmsys:rate={rate},n={n},memory={memory},prediction={prediction}"
+
+
+def run_one(agent: str, n: int, rate: float, memory: int, seed: int) -> dict[str, Any]:
+    """Simulate ``agent`` on ``n`` requests; CPU and wall time per round, queue sizes."""
+    spec = workload_spec(agent, n, rate, memory)
+    instance = make_workload(spec).sample(np.random.default_rng(seed)).instance
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = run_agent(instance, agent, memory=memory, time_model="linear", seed=seed, record=True)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    rounds = int(result.metrics["rounds"])
+    assert result.trace is not None
+    return {
+        "agent": agent,
+        "n": n,
+        "workload": spec,
+        "rounds": rounds,
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "cpu_us_per_round": cpu / rounds * 1e6,
+        "wall_us_per_round": wall / rounds * 1e6,
+        "waiting_mean": float(result.trace.waiting.mean()),
+        "waiting_max": int(result.trace.waiting.max()),
+        "mean_latency_s": result.mean_latency,
+    }
+
+
+def default_agents() -> list[str]:
+    """Every registered agent but the learned policies."""
+    return [name for name in AGENTS.names() if name not in LEARNED_AGENTS]
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--agents", nargs="+", default=None, help="agents (default: all)")
+    parser.add_argument(
+        "--ns", nargs="+", type=int, default=[1000, 10_000, 100_000], help="request counts"
+    )
+    parser.add_argument("--rate", type=float, default=5.0, help="Poisson arrivals per second")
+    parser.add_argument("--memory", type=int, default=16492, help="KV-cache capacity M (tokens)")
+    parser.add_argument("--seed", type=int, default=0, help="workload and agent seed")
+    parser.add_argument("--million", action="store_true", help="also run MC-SF on 1,000,000")
+    parser.add_argument("--out", type=Path, help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
+    if args.rate <= 0 or min(args.ns) < 1:
+        parser.error("--rate must be > 0 and every --ns value >= 1")
+    unknown = sorted(set(args.agents or ()) - set(AGENTS.names()))
+    if unknown:
+        parser.error(f"unknown agent(s) {unknown}; known: {', '.join(AGENTS.names())}")
+    if args.out is not None and args.out.exists() and args.out.is_dir():
+        parser.error(f"--out {args.out} is a folder")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run every agent at every ``n``, print a table, optionally write JSON; return it."""
+    args = parse_args(argv)
+    agents = args.agents or default_agents()
+    ns = sorted(args.ns)
+    rows: list[dict[str, Any]] = []
+    scaling: dict[str, float] = {}
+    print(f"{'agent':<16} " + " ".join(f"{n:>10}" for n in ns) + "   ratio  (CPU us/round)")
+    for agent in agents:
+        runs = [run_one(agent, n, args.rate, args.memory, args.seed) for n in ns]
+        rows.extend(runs)
+        ratio = runs[-1]["cpu_us_per_round"] / runs[0]["cpu_us_per_round"]
+        scaling[agent] = ratio
+        costs = " ".join(f"{run['cpu_us_per_round']:>10.1f}" for run in runs)
+        print(f"{agent:<16} {costs} {ratio:>7.2f}", flush=True)
+    million = None
+    if args.million:
+        million = run_one("mcsf", 1_000_000, args.rate, args.memory, args.seed)
+        print(
+            f"mcsf on 1,000,000 requests: {million['wall_s']:.1f} s wall, "
+            f"{million['cpu_us_per_round']:.1f} us/round CPU, {million['rounds']} rounds"
+        )
+    summary = {
+        "benchmark": "scaling",
+        "rate": args.rate,
+        "memory": args.memory,
+        "time_model": "linear",
+        "seed": args.seed,
+        "ns": ns,
+        "runs": rows,
+        "ratio_largest_to_smallest": scaling,
+        "million": million,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        partial = args.out.with_suffix(args.out.suffix + ".partial")
+        partial.write_text(json.dumps(summary, indent=2) + "\n")
+        partial.replace(args.out)
+    return summary
+
+
+if __name__ == "__main__":
+    main()
