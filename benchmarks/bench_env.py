@@ -7,6 +7,13 @@ mode: ``K + 1`` actions; priority mode: uniform scores in [-1, 1]), CartPole wit
 random action. Episodes that end are reset inside the timed loop. The ratio is
 ``env steps/s / CartPole steps/s``.
 
+The vector mode (``--num-envs N``, default 8; 0 skips it) times the native vector environment
+(``gymnasium.make_vec(env_id, num_envs=N, vectorization_mode="vector_entry_point")``) with a
+random allowed action per instance (from ``action_masks()``; priority mode: uniform scores)
+and reports its *total* steps per second (instance steps, ``N`` per call) next to CartPole's
+single-environment rate. Every repeat times the three one after the other, so the ratios
+compare rates measured side by side.
+
 Usage::
 
     python benchmarks/bench_env.py --steps 20000 --repeats 3
@@ -14,6 +21,7 @@ Usage::
     python benchmarks/bench_env.py --steps 5000 --out results/bench_env.json
     python benchmarks/bench_env.py --id mcsf_gym/KVCacheSchedulingPriority-v0
     python benchmarks/bench_env.py --profile 25
+    python benchmarks/bench_env.py --profile 25 --num-envs 8 --profile-vector
 """
 
 from __future__ import annotations
@@ -66,16 +74,58 @@ def time_env(env: gym.Env, steps: int, seed: int, masked: bool) -> dict[str, flo
     }
 
 
-def run(env_id: str, workload: str, steps: int, repeats: int, seed: int) -> dict[str, Any]:
-    """The median of ``repeats`` timings of the environment and of CartPole-v1."""
+def time_vector_env(envs: gym.vector.VectorEnv, steps: int, seed: int) -> dict[str, float]:
+    """Step ``envs`` until ``steps`` instance steps are done, with random allowed actions."""
+    rng = np.random.default_rng(seed)
+    envs.reset(seed=seed)
+    discrete = isinstance(envs.single_action_space, gym.spaces.Discrete)
+    calls = max(1, steps // envs.num_envs)
+    episodes = 0
+    start = time.perf_counter()
+    for _ in range(calls):
+        if discrete:
+            masks = envs.action_masks()  # type: ignore[attr-defined]
+            actions = (rng.random(masks.shape) * masks).argmax(axis=1)  # uniform among allowed
+        else:
+            actions = rng.uniform(-1.0, 1.0, size=envs.action_space.shape).astype(np.float32)
+        _, _, terminated, truncated, _ = envs.step(actions)
+        episodes += int(terminated.sum() + truncated.sum())
+    elapsed = time.perf_counter() - start
+    return {
+        "steps_per_s": calls * envs.num_envs / elapsed,
+        "episodes": episodes,
+        "seconds": elapsed,
+    }
+
+
+def run(
+    env_id: str, workload: str, steps: int, repeats: int, seed: int, num_envs: int = 8
+) -> dict[str, Any]:
+    """The median of ``repeats`` timings of the environment, its vector form and CartPole-v1."""
     env = gym.make(env_id, workload=workload)
     cartpole = gym.make("CartPole-v1")
-    ours, theirs = [], []
+    vector = None
+    if num_envs:
+        vector = gym.make_vec(
+            env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", workload=workload
+        )
+    ours, theirs, batched = [], [], []
     for repeat in range(repeats):
         ours.append(time_env(env, steps, seed + repeat, masked=True))
+        if vector is not None:
+            batched.append(time_vector_env(vector, steps, seed + repeat))
         theirs.append(time_env(cartpole, steps, seed + repeat, masked=False))
     env_rate = statistics.median(r["steps_per_s"] for r in ours)
     cartpole_rate = statistics.median(r["steps_per_s"] for r in theirs)
+    vector_entries: dict[str, Any] = {}
+    if batched:
+        vector_rate = statistics.median(r["steps_per_s"] for r in batched)
+        vector_entries = {
+            "vector_num_envs": num_envs,
+            "vector_steps_per_s": vector_rate,
+            "vector_episodes": sum(r["episodes"] for r in batched),
+            "vector_ratio_to_cartpole": vector_rate / cartpole_rate,
+        }
     return {
         "python": platform.python_version(),
         "gymnasium": gym.__version__,
@@ -90,6 +140,7 @@ def run(env_id: str, workload: str, steps: int, repeats: int, seed: int) -> dict
         "env_episodes": sum(r["episodes"] for r in ours),
         "cartpole_steps_per_s": cartpole_rate,
         "ratio_to_cartpole": env_rate / cartpole_rate,
+        **vector_entries,
     }
 
 
@@ -108,6 +159,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=20000, help="steps per timing (%(default)s)")
     parser.add_argument("--repeats", type=int, default=3, help="timings, median kept (%(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
+    parser.add_argument(
+        "--num-envs",
+        type=int,
+        default=8,
+        help="instances of the vector environment timed too (%(default)s; 0: skip it)",
+    )
+    parser.add_argument(
+        "--profile-vector",
+        action="store_true",
+        help="with --profile: profile the vector environment (--num-envs instances) instead",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--out", metavar="PATH", help="also write the result as JSON to PATH")
     parser.add_argument(
@@ -121,6 +183,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     for name in ("steps", "repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if args.num_envs < 0 or (args.profile_vector and args.num_envs < 1):
+        parser.error(f"--num-envs must be >= 0 (>= 1 with --profile-vector), got {args.num_envs}")
     return args
 
 
@@ -131,12 +195,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         import cProfile
         import pstats
 
-        env = gym.make(args.id, workload=args.workload)
         profiler = cProfile.Profile()
-        profiler.runcall(time_env, env, args.steps, args.seed, True)
+        if args.profile_vector:
+            envs = gym.make_vec(
+                args.id,
+                num_envs=args.num_envs,
+                vectorization_mode="vector_entry_point",
+                workload=args.workload,
+            )
+            profiler.runcall(time_vector_env, envs, args.steps, args.seed)
+        else:
+            env = gym.make(args.id, workload=args.workload)
+            profiler.runcall(time_env, env, args.steps, args.seed, True)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
         return 0
-    result = run(args.id, args.workload, args.steps, args.repeats, args.seed)
+    result = run(args.id, args.workload, args.steps, args.repeats, args.seed, args.num_envs)
     if args.out:
         path = Path(args.out)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -151,6 +224,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"CartPole-v1: {result['cartpole_steps_per_s']:,.0f} steps/s\n"
             f"ratio: {result['ratio_to_cartpole']:.3f}"
         )
+        if "vector_steps_per_s" in result:
+            print(
+                f"vector env, {result['vector_num_envs']} instances: "
+                f"{result['vector_steps_per_s']:,.0f} steps/s in total "
+                f"({result['vector_episodes']} episodes)\n"
+                f"vector ratio to CartPole-v1 (single env): "
+                f"{result['vector_ratio_to_cartpole']:.3f}"
+            )
     return 0
 
 

@@ -25,7 +25,7 @@ from mcsf_gym.env.window_check import WindowCheck
     profile=st.lists(st.integers(0, 60), max_size=12),
     cap=st.floats(0, 80),
     steps=st.lists(
-        st.tuples(st.booleans(), st.integers(0, 15), st.integers(1, 20)), min_size=1, max_size=12
+        st.tuples(st.booleans(), st.integers(0, 15), st.integers(0, 20)), min_size=1, max_size=12
     ),
 )
 def test_window_check_answers_as_the_core_admission_check(profile, cap, steps):
@@ -33,7 +33,7 @@ def test_window_check_answers_as_the_core_admission_check(profile, cap, steps):
     fast = WindowCheck(np.array(profile, dtype=np.int64), cap)
     assert fast.feasible == plain.feasible and fast.peak() == plain.peak()
     for add, prompt, length in steps:
-        candidates = [(prompt, length), (prompt + 1, max(1, length - 3)), (0, length + 5)]
+        candidates = [(prompt, length), (prompt + 1, length - 3), (0, length + 5)]
         expected = [plain.fits(s, p) for s, p in candidates]
         assert fast.fits_many([s for s, _ in candidates], [p for _, p in candidates]) == expected
         assert [fast.fits(s, p) for s, p in candidates] == expected

@@ -69,13 +69,10 @@ class Boundary:
         self.version = 0
         self.pending: list[int] = []
         self.pending_tokens = 0
-        #: Prompt sizes and arrival times of all requests, as lists (fast scalar access).
-        self.prompts: list[int] = view.prompt.tolist()
+        #: Prompt sizes and arrival times of all requests (fast scalar access).
+        self.prompts: tuple[int, ...] = view.prompts
         self.arrivals: list[float] = view.arrival.tolist()
-        self._predictions: list[int] = view.prediction.tolist()
         self._queue: list[int] = []
-        # Predicted lengths (``view.predicted_length``) of the waiting requests of this boundary.
-        self._lengths: dict[int, int] = {}
         #: MC-SF's look-ahead check with the pending requests added (set by :meth:`open`).
         self.check: WindowCheck
         self._window: list[int] | None = None
@@ -136,7 +133,7 @@ class Boundary:
 
     def fits_lookahead(self, request: int) -> bool:
         """Whether MC-SF's look-ahead check (with the pending requests) holds with ``request``."""
-        return self.check.fits(self.prompts[request], self._lengths[request])
+        return self.check.fits(self.prompts[request], self.view.predicted_length_of(request))
 
     def fits_next_round(self, request: int) -> bool:
         """Whether the coming round fits in ``M`` with the pending requests and ``request``."""
@@ -164,15 +161,15 @@ class Boundary:
         if self._lookahead is None:
             window = self.window()
             prompts = self.prompts
-            lengths = self._lengths
+            length = self.view.predicted_length_of
             self._lookahead = self.check.fits_many(
-                [prompts[request] for request in window], [lengths[request] for request in window]
+                [prompts[request] for request in window], [length(request) for request in window]
             )
         return self._lookahead
 
     def predicted_length(self, request: int) -> int:
         """The predicted output length the look-ahead check uses for a waiting request."""
-        return self._lengths[request]
+        return self.view.predicted_length_of(request)
 
     # ----------------------------------------------------------------- changes
     def admit(self, request: int) -> None:
@@ -188,18 +185,16 @@ class Boundary:
         prompt = self.prompts[request]
         self.pending.append(request)
         self.pending_tokens += prompt + 1
-        self.check.add(prompt, self._lengths[request])
+        self.check.add(prompt, self.view.predicted_length_of(request))
         self._changed()
 
     def open(self) -> None:
         """Start a new boundary from the view: order the waiting requests, nothing pending."""
         view = self.view
-        waiting = view.waiting
-        queue = waiting.tolist()
-        self._lengths = dict(zip(queue, view.predicted_length(waiting).tolist(), strict=True))
+        queue = list(view.iter_waiting())
         if self.order_by_prediction and len(queue) > 1:
             # Python's sort is stable: ties keep arrival (id) order, as MC-SF's order says.
-            queue.sort(key=self._predictions.__getitem__)
+            queue.sort(key=view.predictions.__getitem__)
         self._queue = queue
         self.pending = []
         self.pending_tokens = 0

@@ -77,10 +77,9 @@ class FeatureEncoder:
         self._running_boundary: Boundary | None = None
         self._running_epoch = -1
         self._running: list[float] = []
-        # The same for the fixed slot features of the waiting requests (by request id).
-        self._static_boundary: Boundary | None = None
-        self._static_epoch = -1
-        self._static: dict[int, tuple[float, ...]] = {}
+        # The episode (its view) of the cached ``log(1 + s) / log(1 + M)`` per request.
+        self._episode_view: object | None = None
+        self._log_prompt: list[float] = []
 
     def names(self) -> list[str]:
         """The name of every entry of the flat vector, in order."""
@@ -116,40 +115,35 @@ class FeatureEncoder:
             elapsed / (elapsed + scale),
             last / (last + 1.0),
         ]
-        static = self._static_slots(boundary)
+        log_memory = math.log1p(memory)
+        log_prompts = self._log_prompts(boundary)
+        length = view.predicted_length_of
         prompts = boundary.prompts
+        arrivals = boundary.arrivals
         # The coming round fits with a request of prompt s when s <= limit.
         limit = memory - next_round - 1
         slots = boundary.window()
         for request, fits in zip(slots, boundary.slot_fits_lookahead(), strict=True):
-            features = static.get(request)
-            if features is None:
-                features = static[request] = self._static_features(boundary, request)
-            values += features
-            values.append(1.0 if fits else 0.0)
-            values.append(1.0 if prompts[request] <= limit else 0.0)
+            waited = (now - arrivals[request]) / base
+            values += (
+                1.0,
+                log_prompts[request],
+                math.log1p(length(request)) / log_memory,
+                waited / (waited + scale),
+                1.0 if fits else 0.0,
+                1.0 if prompts[request] <= limit else 0.0,
+            )
         values += self._empty_slots[: (window - len(slots)) * len(SLOT_FEATURES)]
         values += self._running_summary(boundary)
         return np.array(values, dtype=np.float32)
 
-    def _static_slots(self, boundary: Boundary) -> dict[int, tuple[float, ...]]:
-        """The slot features that stay fixed during a boundary, by request (cached per boundary)."""
-        if boundary is not self._static_boundary or boundary.epoch != self._static_epoch:
-            self._static_boundary = boundary
-            self._static_epoch = boundary.epoch
-            self._static = {}
-        return self._static
-
-    def _static_features(self, boundary: Boundary, request: int) -> tuple[float, ...]:
-        """Occupied, prompt, prediction and time waited of a waiting request at this boundary."""
-        log_memory = math.log1p(boundary.memory)
-        waited = (boundary.view.time - boundary.arrivals[request]) / boundary.base_duration
-        return (
-            1.0,
-            math.log1p(boundary.prompts[request]) / log_memory,
-            math.log1p(boundary.predicted_length(request)) / log_memory,
-            waited / (waited + self.time_scale),
-        )
+    def _log_prompts(self, boundary: Boundary) -> list[float]:
+        """``log(1 + s) / log(1 + M)`` of every request of the episode (cached per episode)."""
+        if boundary.view is not self._episode_view:
+            self._episode_view = boundary.view
+            log_memory = math.log1p(boundary.memory)
+            self._log_prompt = [math.log1p(prompt) / log_memory for prompt in boundary.prompts]
+        return self._log_prompt
 
     def _running_summary(self, boundary: Boundary) -> list[float]:
         """Histograms of the running set (changes only between boundaries, so cached)."""
@@ -159,12 +153,12 @@ class FeatureEncoder:
         self._running_epoch = boundary.epoch
         view = boundary.view
         ids = view.running
-        produced = view.produced(ids)
-        remaining = view.predicted_length(ids) - produced
-        summarise = _summary_loop if ids.size <= _LOOP_LIMIT else _summary_vectorised
-        counts, held = summarise(self.bins, remaining, view.prompt[ids] + produced)
-        share = 1.0 / max(1, ids.size)
         memory = boundary.memory
+        if ids.size <= _LOOP_LIMIT:
+            counts, held = _summary_loop(self.bins, boundary, ids)
+        else:
+            counts, held = _summary_vectorised(self.bins, boundary, ids)
+        share = 1.0 / max(1, ids.size)
         self._running = [c * share for c in counts] + [min(1.0, h / memory) for h in held]
         return self._running
 
@@ -174,25 +168,36 @@ _LOOP_LIMIT = 24
 
 
 def _summary_loop(
-    bins: int, remaining: NDArray[np.int64], held: NDArray[np.int64]
+    bins: int, boundary: Boundary, ids: NDArray[np.int64]
 ) -> tuple[list[float], list[float]]:
-    """Requests and memory per remaining-token bin (bin ``b``: ``2^b .. 2^(b+1) - 1``)."""
+    """Running requests ``ids`` and the memory they hold, per bin of predicted tokens left.
+
+    Bin ``b`` holds ``2^b .. 2^(b+1) - 1`` tokens left, the last bin is open.
+    """
+    view = boundary.view
+    now = view.round_index
+    length = view.predicted_length_of
+    prompts = boundary.prompts
     counts = [0.0] * bins
     memory = [0.0] * bins
-    for left, tokens in zip(remaining.tolist(), held.tolist(), strict=True):
-        index = min(max(left, 1).bit_length() - 1, bins - 1)
+    for request, start in zip(ids.tolist(), view.start_round[ids].tolist(), strict=True):
+        produced = now - start
+        index = min(max(length(request) - produced, 1).bit_length() - 1, bins - 1)
         counts[index] += 1.0
-        memory[index] += tokens
+        memory[index] += prompts[request] + produced
     return counts, memory
 
 
 def _summary_vectorised(
-    bins: int, remaining: NDArray[np.int64], held: NDArray[np.int64]
+    bins: int, boundary: Boundary, ids: NDArray[np.int64]
 ) -> tuple[list[float], list[float]]:
     """:func:`_summary_loop` with numpy, for large running sets."""
+    view = boundary.view
+    produced = view.produced(ids)
+    remaining = view.predicted_length(ids) - produced
     index = np.minimum(np.log2(np.maximum(remaining, 1)).astype(np.int64), bins - 1)
     counts = np.bincount(index, minlength=bins).astype(np.float64)
-    memory = np.bincount(index, weights=held, minlength=bins)
+    memory = np.bincount(index, weights=view.prompt[ids] + produced, minlength=bins)
     return counts.tolist(), memory.tolist()
 
 

@@ -33,8 +33,8 @@ class WindowCheck:
     """MC-SF's memory check for one round boundary, with candidates added one at a time.
 
     Same answers as :class:`~mcsf_gym.core.lookahead.AdmissionCheck` (``fits``, ``add``,
-    ``peak``, ``feasible``), plus :meth:`fits_many` for a window of candidates. Predicted
-    lengths are at least 1 (the core clips predictions to ``M - s >= 1``).
+    ``peak``, ``feasible``), plus :meth:`fits_many` for a window of candidates. A candidate
+    predicted to produce nothing (length ``<= 0``) fits and adds nothing, as in the core.
 
     Args:
         profile: predicted memory of the running set at boundaries ``r + 1 .. r + H``; the check
@@ -72,18 +72,24 @@ class WindowCheck:
         """Whether a candidate with this prompt and predicted length keeps the profile in cap."""
         if not self.feasible:
             return False
+        if prediction <= 0:
+            return True
         return self._prefix_max(prediction)[prediction - 1] + prompt <= self._cap
 
     def fits_many(self, prompts: Sequence[int], predictions: Sequence[int]) -> list[bool]:
         """:meth:`fits` of each candidate ``(prompts[k], predictions[k])``."""
         if not self.feasible or not predictions:
             return [False] * len(predictions)
-        prefix = self._prefix_max(max(predictions))
+        prefix = self._prefix_max(max(1, *predictions))
         cap = self._cap
-        return [prefix[p - 1] + s <= cap for s, p in zip(prompts, predictions, strict=True)]
+        return [
+            p <= 0 or prefix[p - 1] + s <= cap for s, p in zip(prompts, predictions, strict=True)
+        ]
 
     def add(self, prompt: int, prediction: int) -> None:
         """Add a candidate (admitted for the coming round) to the profile."""
+        if prediction <= 0:
+            return
         self._grow(prediction)
         segment = self._memory[:prediction]
         segment += prompt + _ramp_to(prediction)
