@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,18 +38,22 @@ def walk_prefix(view: StateView, chunks: Chunks, alpha: float) -> list[int]:
     ``chunks`` yields waiting ids in priority order, a few at a time, so a walk that stops
     early never touches the rest of the queue. See :func:`admit_prefix` for the rule.
     """
+    return walk_ids(view, (request for ids in chunks for request in _ints(ids)), alpha)
+
+
+def walk_ids(view: StateView, candidates: Iterable[int], alpha: float) -> list[int]:
+    """:func:`walk_prefix` over waiting ids given one by one (a lazy iterator stops early)."""
     check = view.admission_check(alpha)
     prompts = view.prompts
     length_of = view.predicted_length_of
     admitted: list[int] = []
-    for ids in chunks:
-        for request in _ints(ids):
-            prompt = prompts[request]
-            length = length_of(request)
-            if not check.fits(prompt, length):
-                return admitted if admitted or view.n_running else [request]
-            check.add(prompt, length)
-            admitted.append(request)
+    for request in candidates:
+        prompt = prompts[request]
+        length = length_of(request)
+        if not check.fits(prompt, length):
+            return admitted if admitted or view.n_running else [request]
+        check.add(prompt, length)
+        admitted.append(request)
     return admitted
 
 
@@ -185,25 +190,28 @@ class SortedQueue:
             for key in keys:
                 insort(self._keys, key)
 
-    def chunks(self, view: StateView) -> Iterator[list[int]]:
-        """Waiting ids in queue order, a few at a time, dropping those no longer waiting."""
+    def ids(self, view: StateView) -> Iterator[int]:
+        """Waiting ids in queue order, one at a time, dropping those no longer waiting."""
         keys = self._keys
         n = self._n
         status = view.statuses
         queued = self._queued
-        start, size = 0, _FIRST_CHUNK
-        while start < len(keys):
-            block = keys[start : start + size]
-            ids = [key % n for key in block]
-            waiting = [request for request in ids if status[request] == WAITING]
-            if len(waiting) < len(ids):
-                for request in ids:
-                    if status[request] != WAITING:
-                        queued[request] = 0
-                keys[start : start + size] = [key for key in block if status[key % n] == WAITING]
-                ids = waiting
-            yield ids
-            start += len(ids)
+        index = 0
+        while index < len(keys):
+            request = keys[index] % n
+            if status[request] == WAITING:
+                yield request
+                index += 1
+            else:
+                queued[request] = 0
+                del keys[index]
+
+    def chunks(self, view: StateView) -> Iterator[list[int]]:
+        """:meth:`ids` a few at a time, in chunks of growing size."""
+        ids = self.ids(view)
+        size = _FIRST_CHUNK
+        while chunk := list(islice(ids, size)):
+            yield chunk
             size *= 4
 
 
@@ -258,7 +266,7 @@ class MCSF(Agent):
     def schedule(self, view: StateView) -> list[int]:
         """Admit the shortest-predicted waiting requests while the look-ahead check holds."""
         self._queue.sync(view)
-        return walk_prefix(view, self._queue.chunks(view), self.alpha)
+        return walk_ids(view, self._queue.ids(view), self.alpha)
 
     def __repr__(self) -> str:
         return f"MCSF(alpha={self.alpha})"

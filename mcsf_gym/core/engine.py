@@ -96,6 +96,9 @@ class Engine:
         self._status = self.state.status_bytes
         self._lengths = self.state.lengths
         self._start_round: list[int] = [-1] * n
+        self._started = bytearray(n)  # whether a request has produced its first token
+        self._n = n
+        self._next_arrival = self._arrival[0] if n else math.inf
         self._finishing: dict[int, list[int]] = {}
         self._predicted_end: dict[int, list[int]] = {}
         self._running_start = 0
@@ -146,14 +149,18 @@ class Engine:
             RuntimeError: if the episode is already over.
         """
         state = self.state
-        if self.done:
+        if state.n_finished == self._n:
             raise RuntimeError("the episode is over: every request has finished")
-        admitted = self._validated(admit)
-        if not state.running and not admitted:
+        admitted = self._validated(admit) if len(admit) else []
+        running = state.running
+        if not running and not admitted:
             return self._idle()
         prompt = self._prompt
         next_round = state.round_index + 1
-        need = state.memory_in_use + len(state.running) + sum(prompt[i] + 1 for i in admitted)
+        prefill = 0
+        for request in admitted:
+            prefill += prompt[request]
+        need = state.memory_in_use + len(running) + prefill + len(admitted)
         evicted: list[int] = []
         deferred: list[int] = []
         if need > state.memory:
@@ -162,35 +169,41 @@ class Engine:
                 request = admitted.pop()
                 deferred.append(request)
                 need -= prompt[request] + 1
-        if not state.running and not admitted:
+                prefill -= prompt[request]
+        if not running and not admitted:
             # Everything was evicted: the scheduler decides again at the same boundary.
             return RoundReport(0.0, 0.0, (), tuple(deferred), tuple(evicted), (), ran=False)
-        decoded = len(state.running) * state.round_index - self._running_start
-        prefill = sum(prompt[i] for i in admitted)
-        duration = self._time_model.duration(len(state.running) + len(admitted), decoded, prefill)
-        for request in admitted:
-            self._start(request)
+        decoded = len(running) * state.round_index - self._running_start
+        duration = self._time_model.duration(len(running) + len(admitted), decoded, prefill)
         start_time = state.time
         end_time = start_time + duration
-        latency = self.n_present * duration
+        if admitted:
+            started = self._started
+            first_token = self._first_token
+            for request in admitted:
+                self._start(request)
+                if not started[request]:
+                    started[request] = 1
+                    first_token[request] = end_time
+        latency = (state.n_arrived - state.n_finished) * duration
         if self._record:
             waiting = len(state.waiting_ids)
-            self._trace.append((start_time, duration, need, waiting, len(state.running)))
+            self._trace.append((start_time, duration, need, waiting, len(running)))
         state.time = end_time
         state.last_duration = duration
         state.round_index = next_round
         state.memory_in_use = need
-        self._peak_memory = max(self._peak_memory, need)
+        if need > self._peak_memory:
+            self._peak_memory = need
         self._memory_sum += need
-        first_token = self._first_token
-        for request in admitted:
-            if math.isnan(first_token[request]):
-                first_token[request] = end_time
-        finished = self._finish_round(next_round, end_time)
-        self._extend_overruns(next_round)
+        finished = self._finish_round(next_round, end_time) if next_round in self._finishing else []
+        if next_round in self._predicted_end:
+            self._extend_overruns(next_round)
         state.profile.forget(next_round)
-        latency += self._arrive_until(end_time)
-        self._skip_idle_gap()
+        if self._next_arrival <= end_time:
+            latency += self._arrive_until(end_time)
+        if not running:
+            self._skip_idle_gap()
         return RoundReport(
             duration=duration,
             latency=latency,
@@ -369,6 +382,7 @@ class Engine:
         if last > first:
             state.arrive(first, last)
             state.n_arrived = last
+            self._next_arrival = arrival[last] if last < n else math.inf
         return accrued
 
     def _skip_idle_gap(self) -> None:

@@ -34,6 +34,11 @@ def ramp(length: int) -> NDArray[np.int64]:
 _RAMP.flags.writeable = False
 
 
+def _top(values: NDArray[np.int64]) -> int:
+    """The largest of a non-empty array (``argmax`` then a read: faster than ``max`` on numpy)."""
+    return int(values[values.argmax()])
+
+
 class MemoryProfile:
     """Predicted memory of the running set at every future round boundary.
 
@@ -173,9 +178,9 @@ class MemoryProfile:
         if length >= self._size:
             raise ValueError(f"a window of {length} rounds exceeds the profile horizon")
         parts = self._slices(self._shifted, boundary, length)
-        top = int(parts[0].max())
+        top = _top(parts[0])
         if len(parts) == 2:
-            top = max(top, int(parts[1].max()))
+            top = max(top, _top(parts[1]))
         return top - boundary
 
 
@@ -285,14 +290,13 @@ class AdmissionCheck:
                 first = self._first
                 stop = first + prediction
                 if stop <= size:
-                    return int(buffer[first:stop].max()) - self._boundary
-                top = max(int(buffer[first:].max()), int(buffer[: stop - size].max()))
-                return top - self._boundary
+                    return _top(buffer[first:stop]) - self._boundary
+                return max(_top(buffer[first:]), _top(buffer[: stop - size])) - self._boundary
             shifted = self._materialize(prediction)
         if prediction > shifted.size:
-            top = int(shifted.max()) if shifted.size else 0
+            top = _top(shifted) if shifted.size else 0
             return max(top, prediction)  # m[h] = 0 beyond the window
-        return int(shifted[:prediction].max())
+        return _top(shifted[:prediction])
 
     def fits(self, prompt: int, prediction: int) -> bool:
         """Whether a candidate with this prompt and predicted length keeps the profile in cap."""
