@@ -203,11 +203,11 @@ class AdmissionCheck:
         "_boundary",
         "_cap",
         "_changes",
+        "_feasible",
         "_first",
         "_shifted",
         "_source",
         "_window",
-        "feasible",
     )
 
     def __init__(self, profile: NDArray[np.int64], cap: float) -> None:
@@ -221,8 +221,7 @@ class AdmissionCheck:
         self._asked: tuple[int, int, bool] | None = None
         # m[h] + h for h = 1..len: a test is then one maximum over a prefix.
         self._shifted: NDArray[np.int64] | None = memory + ramp(memory.size)
-        #: Whether the running set (and the candidates added) stays within ``cap`` as predicted.
-        self.feasible = bool(memory.size == 0 or memory.max() <= cap)
+        self._feasible: bool | None = bool(memory.size == 0 or memory.max() <= cap)
 
     @classmethod
     def on_profile(
@@ -244,8 +243,17 @@ class AdmissionCheck:
         check._shifted = None
         check._asked = None
         check._changes = profile._changes
-        check.feasible = window == 0 or profile.peak(boundary, window) <= cap
+        check._feasible = True if window == 0 else None  # computed when first needed
         return check
+
+    @property
+    def feasible(self) -> bool:
+        """Whether the running set (and the candidates added) stays within ``cap`` as predicted."""
+        feasible = self._feasible
+        if feasible is None:
+            feasible = self._profile().peak(self._boundary, self._window) <= self._cap
+            self._feasible = feasible
+        return feasible
 
     def _profile(self) -> MemoryProfile:
         """The engine's profile this check reads, refused once it has changed."""
@@ -263,6 +271,8 @@ class AdmissionCheck:
         shifted = self._shifted
         if shifted is None:
             source = self._profile()
+            if self._feasible is None:
+                self._feasible = source.peak(self._boundary, self._window) <= self._cap
             size = max(length, self._window)
             if size < source.size:
                 shifted = source.shifted_window(self._boundary, size)
@@ -300,11 +310,12 @@ class AdmissionCheck:
 
     def fits(self, prompt: int, prediction: int) -> bool:
         """Whether a candidate with this prompt and predicted length keeps the profile in cap."""
-        if not self.feasible:
+        if self._feasible is False:
             return False
         if prediction <= 0:
-            return True
-        result = self._top(prediction) + prompt <= self._cap
+            return self.feasible
+        # The candidate's own boundaries first: when they fail, the rest need not be read.
+        result = self._top(prediction) + prompt <= self._cap and self.feasible
         self._asked = (prompt, prediction, result)
         return result
 
@@ -315,9 +326,9 @@ class AdmissionCheck:
         if self.feasible:
             asked = self._asked
             if asked is not None and asked[0] == prompt and asked[1] == prediction:
-                self.feasible = asked[2]
+                self._feasible = asked[2]
             else:
-                self.feasible = self.fits(prompt, prediction)
+                self._feasible = self.fits(prompt, prediction)
         self._asked = None
         shifted = self._materialize(prediction)
         head = shifted[:prediction]
