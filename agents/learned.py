@@ -189,8 +189,32 @@ class ModelPolicy:
                 return restrict_scores(raw, action, mask, self.advance_rule)
             return int(action)
         mask = restrict_advance(raw, mask, self.advance_rule)
+        if isinstance(observation, np.ndarray):
+            return self._masked_mode(observation, mask)
         action, _ = self.model.predict(observation, deterministic=True, action_masks=mask)
         return int(action)
+
+    def _masked_mode(self, observation: np.ndarray, mask: np.ndarray) -> int:
+        """MaskablePPO's deterministic action for a flat observation, without ``predict``.
+
+        The same operations as sb3-contrib's ``MaskableCategorical`` mode (masked logits set to
+        -1e8, normalised, softmax, argmax), so the same action; it skips the per-call
+        training-mode switch and distribution objects, which cost most of ``predict``'s time
+        for small networks.
+        """
+        import torch
+
+        policy = self.model.policy
+        if policy.training:
+            policy.set_training_mode(False)
+        with torch.no_grad():
+            obs = torch.as_tensor(observation, dtype=torch.float32).reshape(1, -1)
+            features = policy.extract_features(obs, policy.pi_features_extractor)
+            logits = policy.action_net(policy.mlp_extractor.forward_actor(features))
+            allowed = torch.as_tensor(mask, dtype=torch.bool).reshape(logits.shape)
+            logits = torch.where(allowed, logits, torch.tensor(-1e8, dtype=logits.dtype))
+            logits = logits - logits.logsumexp(dim=-1, keepdim=True)
+            return int(torch.softmax(logits, dim=-1).argmax(dim=-1)[0])
 
     def __repr__(self) -> str:
         return f"ModelPolicy({type(self.model).__name__}, advance_rule={self.advance_rule!r})"
@@ -364,9 +388,7 @@ def save_model(
 
     algo = _ALGOS.get(type(model).__name__)
     if algo is None:
-        raise ValueError(
-            f"model must be a MaskablePPO or PPO model, got {type(model).__name__}"
-        )
+        raise ValueError(f"model must be a MaskablePPO or PPO model, got {type(model).__name__}")
     env = model.get_env() if env is None else env
     spec = _env_spec(env) if env is not None else None
     if env_id is None:
