@@ -73,12 +73,11 @@ class AlphaGreedy(Agent):
 
     def schedule(self, view: StateView) -> list[int]:
         """Admit waiting requests in arrival order while current use stays within the threshold."""
-        waiting = view.waiting
         budget = min(
             (1.0 - self.alpha) * view.memory - view.memory_in_use,
             view.memory - view.memory_next_round,
         )
-        admitted = admit_within(view, waiting, budget)
+        admitted = admit_within(view, view.iter_waiting(), budget)
         if not self.detect_livelock:
             return admitted
         return self._break_livelock(view, admitted)

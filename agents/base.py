@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -82,14 +82,17 @@ class Agent:
         return f"{type(self).__name__}()"
 
 
-def admit_within(view: StateView, order: NDArray[np.int64], budget: float) -> list[int]:
+def admit_within(
+    view: StateView, order: Iterable[int] | NDArray[np.int64], budget: float
+) -> list[int]:
     """Admit the longest prefix of ``order`` whose first-round footprint fits in ``budget``.
 
     A request admitted for the coming round holds ``s_i + 1`` tokens after it (its prompt and
     its first output token). The walk stops at the first request that does not fit (no
-    skipping). If nothing runs and not even the first request fits, it is admitted anyway:
-    every servable request fits in ``M`` on its own, and waiting would never change the
-    budget, so the rule would otherwise wait forever.
+    skipping), so a lazy ``order`` (``view.iter_waiting()``) is read only that far. If
+    nothing runs and not even the first request fits, it is admitted anyway: every servable
+    request fits in ``M`` on its own, and waiting would never change the budget, so the rule
+    would otherwise wait forever.
 
     Args:
         view: the state at the round boundary.
@@ -99,10 +102,14 @@ def admit_within(view: StateView, order: NDArray[np.int64], budget: float) -> li
     Returns:
         The admitted ids, in priority order.
     """
-    if order.size == 0:
-        return []
-    footprint = np.cumsum(view.prompt[order] + 1)
-    count = int(np.searchsorted(footprint, budget, side="right"))
-    if count == 0 and view.n_running == 0:
-        count = 1
-    return order[:count].tolist()
+    prompts = view.prompts
+    admitted: list[int] = []
+    used = 0
+    for request in order.tolist() if isinstance(order, np.ndarray) else order:
+        used += prompts[request] + 1
+        if used > budget:
+            if not admitted and view.n_running == 0:
+                admitted.append(request)
+            break
+        admitted.append(request)
+    return admitted

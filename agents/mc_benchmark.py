@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agents.base import Agent, check_alpha
-from agents.mcsf import admit_prefix
+from agents.mcsf import walk_ids
 from mcsf_gym.core.view import StateView
 
 
@@ -35,7 +35,7 @@ class MCBenchmark(Agent):
 
     def schedule(self, view: StateView) -> list[int]:
         """Admit waiting requests in arrival order while the look-ahead check holds."""
-        return admit_prefix(view, view.waiting, self.alpha)
+        return walk_ids(view, view.iter_waiting(), self.alpha)
 
     def __repr__(self) -> str:
         return f"MCBenchmark(alpha={self.alpha})"

@@ -27,6 +27,15 @@ def _chunks(order: NDArray[np.int64]) -> Iterator[list[int]]:
         size *= 4
 
 
+def chunked(ids: Iterable[int]) -> Iterator[list[int]]:
+    """``ids`` in lists of growing size (8, 32, 128, ...): a walk that stops early reads little."""
+    ids = iter(ids)
+    size = _FIRST_CHUNK
+    while chunk := list(islice(ids, size)):
+        yield chunk
+        size *= 4
+
+
 def _ints(ids: Sequence[int] | NDArray[np.int64]) -> Sequence[int]:
     """``ids`` as a sequence of Python ints (a list stays as it is)."""
     return ids.tolist() if isinstance(ids, np.ndarray) else ids
@@ -208,11 +217,7 @@ class SortedQueue:
 
     def chunks(self, view: StateView) -> Iterator[list[int]]:
         """:meth:`ids` a few at a time, in chunks of growing size."""
-        ids = self.ids(view)
-        size = _FIRST_CHUNK
-        while chunk := list(islice(ids, size)):
-            yield chunk
-            size *= 4
+        return chunked(self.ids(view))
 
 
 class ShortestFirstQueue(SortedQueue):

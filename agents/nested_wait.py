@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import islice
 
 import numpy as np
 from numpy.typing import NDArray
@@ -11,6 +12,7 @@ from agents.base import Agent, check_alpha
 from agents.estimates import clip_lengths, estimate_check, walk
 from agents.fluid import booking_limits
 from agents.geometric import check_base, round_up
+from agents.mcsf import chunked
 from mcsf_gym.core.view import StateView
 
 
@@ -115,27 +117,28 @@ class NestedWait(Agent):
         running = view.running
         in_first = int((self._segment(view.produced(running)) == 0).sum()) if running.size else 0
         need = min(stage, int(limit[0]) - in_first)
-        return need if need >= 1 and view.waiting.size >= need else 0
+        return need if need >= 1 and view.n_waiting >= need else 0
 
     def schedule(self, view: StateView) -> list[int]:
         """Admit a cohort of the oldest waiting requests when segment 0's threshold is met."""
         if view is not self._view:
             self._start(view)
         self._learn(view)
-        waiting = view.waiting
+        waiting: Iterator[int] = view.iter_waiting()
         if view.n_running:
             count = self.need(view)
             if count == 0:
                 return []
-            waiting = waiting[:count]
+            waiting = islice(waiting, count)
         check = estimate_check(view, self._plan(view, view.running), self.alpha)
         return walk(view, check, self._candidates(view, waiting), skip=False)
 
-    def _candidates(
-        self, view: StateView, ids: NDArray[np.int64]
-    ) -> Iterator[tuple[int, int, int]]:
-        lengths = self._plan(view, ids).tolist()
-        yield from zip(ids.tolist(), view.prompt[ids].tolist(), lengths, strict=True)
+    def _candidates(self, view: StateView, ids: Iterator[int]) -> Iterator[tuple[int, int, int]]:
+        """``(id, prompt, planned length)`` of ``ids``, planned a chunk at a time."""
+        prompts = view.prompts
+        for chunk in chunked(ids):
+            lengths = self._plan(view, np.array(chunk, dtype=np.int64)).tolist()
+            yield from ((i, prompts[i], length) for i, length in zip(chunk, lengths, strict=True))
 
     def __repr__(self) -> str:
         return (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents.base import Agent, admit_within
+from agents.mcsf import ShortestFirstQueue
 from mcsf_gym.core.view import StateView
 
 
@@ -35,9 +36,14 @@ class SFNoLookahead(Agent):
     def __init__(self, eviction: str | None = None) -> None:
         super().__init__()
         self.use_eviction(eviction)
+        self._queue = ShortestFirstQueue()
+
+    def reset(self, rng: np.random.Generator) -> None:
+        """Start a new episode: forget the queue."""
+        super().reset(rng)
+        self._queue.clear()
 
     def schedule(self, view: StateView) -> list[int]:
         """Admit the shortest-predicted waiting requests while the coming round fits now."""
-        waiting = view.waiting
-        order = waiting[np.argsort(view.prediction[waiting], kind="stable")]
-        return admit_within(view, order, view.memory - view.memory_next_round)
+        self._queue.sync(view)
+        return admit_within(view, self._queue.ids(view), view.memory - view.memory_next_round)

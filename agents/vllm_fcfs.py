@@ -64,20 +64,28 @@ class VLLMFCFS(Agent):
 
     def schedule(self, view: StateView) -> list[int]:
         """Admit waiting requests in arrival order while the coming round fits now."""
-        waiting = view.waiting
-        if waiting.size == 0:
-            return []
         running = view.n_running
-        prompt = view.prompt[waiting]
-        fits = np.cumsum(prompt + 1) <= view.memory - view.memory_next_round
-        if self.max_num_batched_tokens is not None:
-            fits &= np.cumsum(prompt) <= self.max_num_batched_tokens - running
-        count = int(fits.sum())  # both sums grow along the queue: the fitting ones are a prefix
-        if self.max_num_seqs is not None:
-            count = max(0, min(count, self.max_num_seqs - running))
-        if count == 0 and running == 0:
-            count = 1
-        return waiting[:count].tolist()
+        free = view.memory - view.memory_next_round
+        tokens = self.max_num_batched_tokens
+        token_budget = None if tokens is None else tokens - running
+        seqs = None if self.max_num_seqs is None else max(0, self.max_num_seqs - running)
+        prompts = view.prompts
+        admitted: list[int] = []
+        footprint = prefill = 0
+        for request in view.iter_waiting():  # both sums grow along the queue: stop at a miss
+            prompt = prompts[request]
+            footprint += prompt + 1
+            prefill += prompt
+            if (
+                footprint > free
+                or (token_budget is not None and prefill > token_budget)
+                or (seqs is not None and len(admitted) >= seqs)
+            ):
+                if not admitted and running == 0:
+                    admitted.append(request)
+                break
+            admitted.append(request)
+        return admitted
 
     def __repr__(self) -> str:
         return (

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from agents.base import Agent
 from agents.vllm_fcfs import check_cap
 from mcsf_gym.core.view import StateView
@@ -60,22 +58,28 @@ class VLLMV1(Agent):
 
     def schedule(self, view: StateView) -> list[int]:
         """Admit waiting requests in arrival order within the caps and the coming round."""
-        waiting = view.waiting
         running = view.n_running
-        if waiting.size == 0:
-            return []
-        seqs = waiting.size + running if self.max_num_seqs is None else self.max_num_seqs
+        free = view.memory - view.memory_next_round
         tokens = self.max_num_batched_tokens
-        budget = np.inf if tokens is None else tokens - running
-        prompt = view.prompt[waiting]
-        fits = np.cumsum(prompt + 1) <= view.memory - view.memory_next_round
-        before = np.concatenate(([0], np.cumsum(prompt)[:-1]))
-        fits &= before < budget
-        count = int(np.argmin(fits)) if not fits.all() else int(fits.size)
-        count = max(0, min(count, seqs - running))
-        if count == 0 and running == 0:
-            count = 1
-        return waiting[:count].tolist()
+        budget = None if tokens is None else tokens - running
+        seqs = None if self.max_num_seqs is None else max(0, self.max_num_seqs - running)
+        prompts = view.prompts
+        admitted: list[int] = []
+        footprint = before = 0  # before: prompt tokens of the requests ahead of this one
+        for request in view.iter_waiting():
+            prompt = prompts[request]
+            footprint += prompt + 1
+            if (
+                footprint > free
+                or (budget is not None and before >= budget)
+                or (seqs is not None and len(admitted) >= seqs)
+            ):
+                if not admitted and running == 0:
+                    admitted.append(request)
+                break
+            admitted.append(request)
+            before += prompt
+        return admitted
 
     def __repr__(self) -> str:
         return (

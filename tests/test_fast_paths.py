@@ -16,6 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agents import make_agent
+from agents.alpha_greedy import AlphaGreedy
+from agents.estimates import estimate_check, walk
+from agents.mc_benchmark import MCBenchmark
+from agents.mcsf import admit_prefix
+from agents.nested_wait import NestedWait
+from agents.sf_no_lookahead import SFNoLookahead
+from agents.vllm_fcfs import VLLMFCFS
+from agents.vllm_v1 import VLLMV1
 from mcsf_gym.core.config import SimConfig
 from mcsf_gym.core.engine import Engine
 from mcsf_gym.core.instance import Instance
@@ -203,3 +211,136 @@ def test_the_waiting_log_lists_arrivals_and_evictions_in_order() -> None:
     assert report.evicted == (2,)
     assert view.waiting_since(3) == [2]
     assert view.waiting.tolist() == [2]
+
+
+def whole_queue_admit_within(view: StateView, order: np.ndarray, budget: float) -> list[int]:
+    """The replaced ``agents.base.admit_within``: a cumulative sum over the whole order."""
+    if order.size == 0:
+        return []
+    footprint = np.cumsum(view.prompt[order] + 1)
+    count = int(np.searchsorted(footprint, budget, side="right"))
+    if count == 0 and view.n_running == 0:
+        count = 1
+    return order[:count].tolist()
+
+
+class WholeQueueVLLMFCFS(VLLMFCFS):
+    """The replaced ``VLLMFCFS.schedule``: cumulative sums over the whole waiting queue."""
+
+    def schedule(self, view: StateView) -> list[int]:
+        waiting = view.waiting
+        if waiting.size == 0:
+            return []
+        running = view.n_running
+        prompt = view.prompt[waiting]
+        fits = np.cumsum(prompt + 1) <= view.memory - view.memory_next_round
+        if self.max_num_batched_tokens is not None:
+            fits &= np.cumsum(prompt) <= self.max_num_batched_tokens - running
+        count = int(fits.sum())
+        if self.max_num_seqs is not None:
+            count = max(0, min(count, self.max_num_seqs - running))
+        if count == 0 and running == 0:
+            count = 1
+        return waiting[:count].tolist()
+
+
+class WholeQueueVLLMV1(VLLMV1):
+    """The replaced ``VLLMV1.schedule``."""
+
+    def schedule(self, view: StateView) -> list[int]:
+        waiting = view.waiting
+        running = view.n_running
+        if waiting.size == 0:
+            return []
+        seqs = waiting.size + running if self.max_num_seqs is None else self.max_num_seqs
+        tokens = self.max_num_batched_tokens
+        budget = np.inf if tokens is None else tokens - running
+        prompt = view.prompt[waiting]
+        fits = np.cumsum(prompt + 1) <= view.memory - view.memory_next_round
+        before = np.concatenate(([0], np.cumsum(prompt)[:-1]))
+        fits &= before < budget
+        count = int(np.argmin(fits)) if not fits.all() else int(fits.size)
+        count = max(0, min(count, seqs - running))
+        if count == 0 and running == 0:
+            count = 1
+        return waiting[:count].tolist()
+
+
+class WholeQueueAlphaGreedy(AlphaGreedy):
+    """The replaced ``AlphaGreedy.schedule`` (the livelock breaker is shared)."""
+
+    def schedule(self, view: StateView) -> list[int]:
+        budget = min(
+            (1.0 - self.alpha) * view.memory - view.memory_in_use,
+            view.memory - view.memory_next_round,
+        )
+        admitted = whole_queue_admit_within(view, view.waiting, budget)
+        return self._break_livelock(view, admitted) if self.detect_livelock else admitted
+
+
+class WholeQueueSFNoLookahead(SFNoLookahead):
+    """The replaced ``SFNoLookahead.schedule``: a stable sort of the whole queue."""
+
+    def schedule(self, view: StateView) -> list[int]:
+        waiting = view.waiting
+        order = waiting[np.argsort(view.prediction[waiting], kind="stable")]
+        return whole_queue_admit_within(view, order, view.memory - view.memory_next_round)
+
+
+class WholeQueueMCBenchmark(MCBenchmark):
+    """The replaced ``MCBenchmark.schedule``: the walk over the waiting array."""
+
+    def schedule(self, view: StateView) -> list[int]:
+        return admit_prefix(view, view.waiting, self.alpha)
+
+
+class WholeQueueNestedWait(NestedWait):
+    """The replaced ``NestedWait.schedule``: plans computed for the whole slice at once."""
+
+    def schedule(self, view: StateView) -> list[int]:
+        if view is not self._view:
+            self._start(view)
+        self._learn(view)
+        waiting = view.waiting
+        if view.n_running:
+            count = self.need(view)
+            if count == 0:
+                return []
+            waiting = waiting[:count]
+        check = estimate_check(view, self._plan(view, view.running), self.alpha)
+        lengths = self._plan(view, waiting).tolist()
+        rows = zip(waiting.tolist(), view.prompt[waiting].tolist(), lengths, strict=True)
+        return walk(view, check, rows, skip=False)
+
+
+REWRITTEN = [
+    ("vllm-fcfs", WholeQueueVLLMFCFS, {}),
+    ("vllm-fcfs", WholeQueueVLLMFCFS, {"max_num_seqs": 3, "max_num_batched_tokens": 12}),
+    ("vllm-v1", WholeQueueVLLMV1, {}),
+    ("vllm-v1", WholeQueueVLLMV1, {"max_num_seqs": 2, "max_num_batched_tokens": 6}),
+    ("alpha-greedy", WholeQueueAlphaGreedy, {"alpha": 0.2}),
+    ("alpha-beta", None, {}),
+    ("sf-no-lookahead", WholeQueueSFNoLookahead, {}),
+    ("mc-benchmark", WholeQueueMCBenchmark, {}),
+    ("nested-wait", WholeQueueNestedWait, {"first": 2}),
+]
+
+
+@pytest.mark.parametrize(("name", "whole", "params"), REWRITTEN)
+@pytest.mark.parametrize("time_model", ["unit", "linear"])
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_rewritten_agents_equal_their_whole_queue_versions(
+    name: str, whole, params: dict, time_model: str, data: st.DataObject
+) -> None:
+    instance, memory = data.draw(instances(time_model))
+    seed = data.draw(st.integers(0, 2**16))
+    fast = make_agent(name, **params)
+    eviction = data.draw(st.sampled_from([fast.default_eviction, "newest-first"]))
+    config = SimConfig(memory=memory, time_model=time_model, eviction=eviction, seed=seed)
+    if whole is None:  # alpha-beta: alpha-greedy's admission with the check turned off
+        whole_agent = WholeQueueAlphaGreedy(alpha=0.1)
+        whole_agent.detect_livelock = False
+    else:
+        whole_agent = whole(**params)
+    same_schedule(simulate(instance, fast, config), simulate(instance, whole_agent, config))
