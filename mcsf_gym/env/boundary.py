@@ -20,8 +20,13 @@ everything back and asks again at the same one).
 
 from __future__ import annotations
 
+import numpy as np
+
 from mcsf_gym.core.view import StateView
 from mcsf_gym.env.window_check import WindowCheck
+
+# The empty profile (a check never writes into an empty array: it grows a new one).
+_NO_PROFILE = np.zeros(0, dtype=np.int64)
 
 
 class Boundary:
@@ -199,7 +204,8 @@ class Boundary:
         self.pending = []
         self.pending_tokens = 0
         self.epoch += 1
-        self.check = WindowCheck(view.profile(), self._cap)
+        # Nothing runs: the predicted memory is 0 everywhere (skip the profile's arrays).
+        self.check = WindowCheck(view.profile() if view.n_running else _NO_PROFILE, self._cap)
         self._changed()
 
     # ----------------------------------------------------------------- internals

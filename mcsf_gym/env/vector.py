@@ -33,6 +33,7 @@ import operator
 from typing import Any, ClassVar
 
 import numpy as np
+from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space, concatenate, create_empty_array
 from numpy.typing import NDArray
@@ -141,6 +142,9 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
                 f"actions must hold one action per instance ({self.num_envs}), "
                 f"got shape {actions.shape}"
             )
+        # Python ints for a discrete space (the single environment's fast path; a float still
+        # fails its integer check), one array per instance otherwise.
+        per_instance = actions.tolist() if actions.ndim == 1 else actions
         batch = _Batch(self)
         rewards = np.zeros(self.num_envs, dtype=np.float64)
         terminations = np.zeros(self.num_envs, dtype=np.bool_)
@@ -149,7 +153,7 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
             if self._autoreset[i]:
                 batch.put_reset(i, *env.reset())
                 continue
-            latency, rounds, invalid = env.transition(actions[i])
+            latency, rounds, invalid = env.transition(per_instance[i])
             terminated = env.engine.done  # type: ignore[union-attr]
             truncated = env.truncated(terminated)
             rewards[i] = -latency / env.config.reward_scale
@@ -213,7 +217,10 @@ class _Batch:
         vector = self.vector
         n = vector.num_envs
         space = vector.single_observation_space
-        observations = concatenate(space, self.observations, create_empty_array(space, n))
+        if isinstance(space, spaces.Box):
+            observations = np.stack(self.observations)
+        else:
+            observations = concatenate(space, self.observations, create_empty_array(space, n))
         present = np.ones(n, dtype=np.bool_)
         infos: dict[str, Any] = {}
         for column, (key, dtype) in zip(zip(*self.values, strict=True), _STEP_KEYS, strict=True):

@@ -60,30 +60,35 @@ class WindowCheck:
             grown[: memory.size] = memory
             self._memory = grown
 
-    def _prefix_max(self, length: int) -> list[int]:
+    def _prefix_max(self) -> list[int]:
+        """Prefix maximum of ``memory[h] + h + 1`` over the profile (cached until a change).
+
+        Beyond the profile the memory is 0, so the maximum up to ``p`` is ``max(last, p)``.
+        """
         prefix = self._prefix
-        if prefix is None or len(prefix) < length:
-            self._grow(length)
-            prefix = np.maximum.accumulate(self._memory[:length] + _ramp_to(length)).tolist()
+        if prefix is None:
+            memory = self._memory
+            prefix = []
+            if memory.size:
+                prefix = np.maximum.accumulate(memory + _ramp_to(memory.size)).tolist()
             self._prefix = prefix
         return prefix
 
     def fits(self, prompt: int, prediction: int) -> bool:
         """Whether a candidate with this prompt and predicted length keeps the profile in cap."""
-        if not self.feasible:
-            return False
-        if prediction <= 0:
-            return True
-        return self._prefix_max(prediction)[prediction - 1] + prompt <= self._cap
+        return self.fits_many((prompt,), (prediction,))[0]
 
     def fits_many(self, prompts: Sequence[int], predictions: Sequence[int]) -> list[bool]:
         """:meth:`fits` of each candidate ``(prompts[k], predictions[k])``."""
-        if not self.feasible or not predictions:
+        if not self.feasible:
             return [False] * len(predictions)
-        prefix = self._prefix_max(max(1, *predictions))
+        prefix = self._prefix_max()
+        size = len(prefix)
+        last = prefix[-1] if size else 0
         cap = self._cap
         return [
-            p <= 0 or prefix[p - 1] + s <= cap for s, p in zip(prompts, predictions, strict=True)
+            p <= 0 or (prefix[p - 1] if p <= size else max(last, p)) + s <= cap
+            for s, p in zip(prompts, predictions, strict=True)
         ]
 
     def add(self, prompt: int, prediction: int) -> None:
