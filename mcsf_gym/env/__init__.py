@@ -5,6 +5,7 @@
 environment class's docstring (:class:`KVCacheSchedulingEnv`) is the manual.
 :class:`PolicyScheduler` runs a policy of the environment (e.g. a trained model) as a core
 scheduler under ``simulate``; :class:`SchedulerPolicy` runs a core scheduler in the environment.
+:class:`KVCacheSchedulingVectorEnv` is the native vector environment (``gymnasium.make_vec``).
 """
 
 from mcsf_gym.env.actions import ACTIONS, ActionType
@@ -13,6 +14,7 @@ from mcsf_gym.env.kv_cache_env import KVCacheSchedulingEnv
 from mcsf_gym.env.observations import OBSERVATIONS, ObservationType
 from mcsf_gym.env.policy import PolicyScheduler, env_config
 from mcsf_gym.env.registration import ENV_IDS, register_envs
+from mcsf_gym.env.vector import KVCacheSchedulingVectorEnv
 
 __all__ = [
     "ACTIONS",
@@ -21,6 +23,7 @@ __all__ = [
     "ActionType",
     "EpisodeSummary",
     "KVCacheSchedulingEnv",
+    "KVCacheSchedulingVectorEnv",
     "ObservationType",
     "PolicyScheduler",
     "SchedulerPolicy",

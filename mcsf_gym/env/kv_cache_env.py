@@ -228,6 +228,17 @@ class KVCacheSchedulingEnv(gym.Env):
     (``windw=4``) raises ``ValueError`` listing the known ones, with a "did you mean".
     ``window`` is at most :data:`~mcsf_gym.env.config.MAX_WINDOW` (1024).
 
+    ## Vector Environment
+
+    ``gymnasium.make_vec(env_id, num_envs=8, vectorization_mode="vector_entry_point",
+    **kwargs)`` (or ``make_vec`` without a mode) builds
+    :class:`~mcsf_gym.env.vector.KVCacheSchedulingVectorEnv`: ``num_envs`` instances of this
+    class stepped in one call, with batched observations, rewards and vector-format ``infos``
+    (``"action_mask"`` of shape ``(num_envs, n)``), ``action_masks()`` for all instances and
+    NEXT_STEP autoreset (as ``SyncVectorEnv``). Each instance's trajectory is exactly that of
+    a single environment with the same seed. ``vectorization_mode="sync"`` still gives
+    Gymnasium's ``SyncVectorEnv``; SB3 users use SB3's ``make_vec_env`` on the single id.
+
     ## Version History
 
     * v0: initial version (``Box`` observations of ``8 + 6 K + 2 B`` features, admit and

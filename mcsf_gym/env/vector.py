@@ -221,12 +221,14 @@ class _Batch:
             observations = np.stack(self.observations)
         else:
             observations = concatenate(space, self.observations, create_empty_array(space, n))
-        present = np.ones(n, dtype=np.bool_)
+        # Every instance holds these keys: one row of ``present`` per key (one allocation).
+        present = np.ones((len(_STEP_KEYS) + 1, n), dtype=np.bool_)
         infos: dict[str, Any] = {}
-        for column, (key, dtype) in zip(zip(*self.values, strict=True), _STEP_KEYS, strict=True):
+        columns = zip(*self.values, strict=True)
+        for row, (column, (key, dtype)) in enumerate(zip(columns, _STEP_KEYS, strict=True)):
             infos[key] = np.array(column, dtype=dtype)
-            infos[f"_{key}"] = present.copy()
+            infos[f"_{key}"] = present[row]
         infos["action_mask"] = np.stack(self.masks)
-        infos["_action_mask"] = present.copy()
+        infos["_action_mask"] = present[-1]
         infos.update(self.extra)
         return observations, infos
