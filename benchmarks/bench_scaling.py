@@ -7,8 +7,11 @@ requests is a longer run of the same traffic as one of 1,000: any growth of the 
 with ``n`` is work proportional to the whole instance, not to what changes in a round. The
 cost per round is the process CPU time of the run (``time.process_time``, insensitive to other
 processes on a shared machine; wall time is reported too) divided by the rounds run. The
-report gives, per agent, the cost per round at each ``n`` and the ratio of the largest ``n``
-to the smallest (the goal: at most 1.3). ``a-max`` and ``a-min`` need interval predictions and
+report gives, per agent, the cost per round at each ``n`` in the steady state (from the round
+at which 10% of the requests have arrived to the one at which the last arrives: a run of 1,000
+requests spends a third of its rounds draining its last long requests, cheap rounds that a run
+of 100,000 hardly has) and over the whole run, and the ratio of the largest ``n`` to the
+smallest (the goal: at most 1.3). ``a-max`` and ``a-min`` need interval predictions and
 get ``prediction=interval:eps=0.5``; learned policies (``ppo``, ``maskable-ppo``) need a
 model file and are left out. ``--million`` also runs MC-SF on 1,000,000 requests.
 
@@ -31,8 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from agents import run_agent
+from agents import make_agent
 from agents.registry import AGENTS
+from mcsf_gym.core.simulate import simulate
+from mcsf_gym.core.view import StateView
 from mcsf_gym.workloads import make_workload
 
 #: Agents that need interval predictions.
@@ -47,28 +52,77 @@ def workload_spec(agent: str, n: int, rate: float, memory: int) -> str:
     return f"lmsys:rate={rate},n={n},memory={memory},prediction={prediction}"
 
 
-def run_one(agent: str, n: int, rate: float, memory: int, seed: int) -> dict[str, Any]:
-    """Simulate ``agent`` on ``n`` requests; CPU and wall time per round, queue sizes."""
+class SteadyClock:
+    """Wraps a scheduler; notes the CPU time and round when 10% and all requests have arrived.
+
+    Between the two marks the traffic is in its steady state: the warm-up (an empty system
+    filling) and the drain (the last long requests running almost alone, cheap rounds that
+    weigh more in a short run than in a long one) are left out.
+    """
+
+    def __init__(self, scheduler: Any, n: int) -> None:
+        self.scheduler = scheduler
+        self.default_eviction = getattr(scheduler, "default_eviction", "clear-all")
+        self.first = max(1, n // 10)
+        self.n = n
+        self.marks: list[tuple[int, float]] = []
+
+    def reset(self, rng: np.random.Generator) -> None:
+        """Reset the wrapped scheduler and the marks."""
+        self.marks = []
+        self.scheduler.reset(rng)
+
+    def schedule(self, view: StateView) -> Sequence[int]:
+        """The wrapped scheduler's decision; a mark when an arrival threshold is passed."""
+        goal = self.first if not self.marks else self.n
+        if len(self.marks) < 2 and view.n_arrived >= goal:
+            self.marks.append((view.round_index, time.process_time()))
+        return self.scheduler.schedule(view)
+
+
+def run_one(
+    agent: str, n: int, rate: float, memory: int, seed: int, *, repeats: int = 1
+) -> dict[str, Any]:
+    """Simulate ``agent`` on ``n`` requests ``repeats`` times; CPU time per round (the mean).
+
+    Small runs are repeated so that every ``n`` is measured over about as many rounds: the
+    noise of a shared machine then weighs alike on each.
+    """
     spec = workload_spec(agent, n, rate, memory)
     instance = make_workload(spec).sample(np.random.default_rng(seed)).instance
-    cpu, wall = time.process_time(), time.perf_counter()
-    result = run_agent(instance, agent, memory=memory, time_model="linear", seed=seed, record=True)
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    rounds = int(result.metrics["rounds"])
-    assert result.trace is not None
+    cpu = wall = steady_cpu = 0.0
+    rounds = steady_rounds = 0
+    for _ in range(repeats):
+        clock = SteadyClock(make_agent(agent), n)
+        begin_cpu, begin_wall = time.process_time(), time.perf_counter()
+        result = simulate(instance, clock, memory=memory, time_model="linear", seed=seed)
+        cpu += time.process_time() - begin_cpu
+        wall += time.perf_counter() - begin_wall
+        rounds += int(result.metrics["rounds"])
+        if len(clock.marks) == 2 and clock.marks[1][0] > clock.marks[0][0]:
+            (first, first_cpu), (last, last_cpu) = clock.marks
+            steady_rounds += last - first
+            steady_cpu += last_cpu - first_cpu
     return {
         "agent": agent,
         "n": n,
         "workload": spec,
-        "rounds": rounds,
-        "cpu_s": cpu,
-        "wall_s": wall,
+        "repeats": repeats,
+        "rounds": rounds // repeats,
+        "cpu_s": cpu / repeats,
+        "wall_s": wall / repeats,
         "cpu_us_per_round": cpu / rounds * 1e6,
         "wall_us_per_round": wall / rounds * 1e6,
-        "waiting_mean": float(result.trace.waiting.mean()),
-        "waiting_max": int(result.trace.waiting.max()),
+        "cpu_us_per_request": cpu / (n * repeats) * 1e6,
+        "steady_rounds": steady_rounds // repeats,
+        "steady_cpu_us_per_round": steady_cpu / steady_rounds * 1e6 if steady_rounds else None,
         "mean_latency_s": result.mean_latency,
     }
+
+
+def repeats(n: int, ns: Sequence[int]) -> int:
+    """Runs of ``n`` requests: about as many rounds as one run of the largest, at most 20."""
+    return max(1, min(20, round(max(ns) / n)))
 
 
 def default_agents() -> list[str]:
@@ -108,15 +162,25 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     agents = args.agents or default_agents()
     ns = sorted(args.ns)
     rows: list[dict[str, Any]] = []
-    scaling: dict[str, float] = {}
-    print(f"{'agent':<16} " + " ".join(f"{n:>10}" for n in ns) + "   ratio  (CPU us/round)")
+    scaling: dict[str, dict[str, float | None]] = {}
+    print(
+        f"{'agent':<16} "
+        + " ".join(f"{n:>10}" for n in ns)
+        + "   ratio  steady-state CPU us/round (whole run: ratio)"
+    )
     for agent in agents:
-        runs = [run_one(agent, n, args.rate, args.memory, args.seed) for n in ns]
+        runs = [
+            run_one(agent, n, args.rate, args.memory, args.seed, repeats=repeats(n, ns))
+            for n in ns
+        ]
         rows.extend(runs)
-        ratio = runs[-1]["cpu_us_per_round"] / runs[0]["cpu_us_per_round"]
-        scaling[agent] = ratio
-        costs = " ".join(f"{run['cpu_us_per_round']:>10.1f}" for run in runs)
-        print(f"{agent:<16} {costs} {ratio:>7.2f}", flush=True)
+        whole = runs[-1]["cpu_us_per_round"] / runs[0]["cpu_us_per_round"]
+        steady = [run["steady_cpu_us_per_round"] for run in runs]
+        ratio = steady[-1] / steady[0] if None not in (steady[0], steady[-1]) else None
+        scaling[agent] = {"steady": ratio, "whole_run": whole}
+        costs = " ".join(f"{cost:>10.1f}" if cost else f"{'-':>10}" for cost in steady)
+        shown = f"{ratio:>7.2f}" if ratio is not None else f"{'-':>7}"
+        print(f"{agent:<16} {costs} {shown}  ({whole:.2f})", flush=True)
     million = None
     if args.million:
         million = run_one("mcsf", 1_000_000, args.rate, args.memory, args.seed)
