@@ -36,6 +36,7 @@ class EvalAgainstMCSF(BaseCallback):
         log: called with one line per evaluation (``None``: silent).
         select_on: the summary key ``best_model.zip`` minimises (``"ratio_to_mcsf"`` or
             ``"mean_ratio"``).
+        at_start: also evaluate before the first update (a cloned starting policy).
     """
 
     def __init__(
@@ -47,9 +48,11 @@ class EvalAgainstMCSF(BaseCallback):
         advance_rule: str,
         log: Callable[[str], None] | None = None,
         select_on: str = "ratio_to_mcsf",
+        at_start: bool = False,
     ) -> None:
         super().__init__()
         self.select_on = select_on
+        self.at_start = at_start
         self.log = log
         #: The evaluations of this run, as written to ``eval.jsonl``.
         self.history: list[dict[str, Any]] = []
@@ -67,6 +70,8 @@ class EvalAgainstMCSF(BaseCallback):
 
     def _on_training_start(self) -> None:
         self._next = self.num_timesteps + self.eval_freq
+        if self.at_start:
+            self.evaluate()
 
     def _on_step(self) -> bool:
         if self.num_timesteps >= self._next:
@@ -150,6 +155,7 @@ def make_callbacks(config: Any, out: Path, log: Callable[[str], None] | None = N
                 config.advance_rule,
                 log,
                 select_on=config.select_on,
+                at_start=bool(config.imitate),
             )
         )
     return callbacks

@@ -85,6 +85,10 @@ class TrainConfig:
             instead of ``eval_seeds``. Empty: train on ``env_kwargs.workload``.
         tasks: the suite's tasks to train on (empty: all of them).
         valid_per_task: validation seeds per task in each periodic evaluation (``suite``).
+        imitate: start from a clone of a heuristic (``training.imitation``: ``"area-skip"`` or
+            ``"mcsf-skip"``; admit mode, ``normalize_obs = false``), or ``""``.
+        imitation_steps: the heuristic's decisions the clone is fitted to.
+        imitation_epochs: passes over them.
         select_on: what ``best_model.zip`` minimises: ``"ratio_to_mcsf"`` (mean latency over
             MC-SF's) or ``"mean_ratio"`` (mean of per-scenario ratios: every scenario weighs
             alike, which suits tasks of different latency scales).
@@ -114,6 +118,9 @@ class TrainConfig:
     tasks: tuple[str, ...] = ()
     valid_per_task: int = 4
     select_on: str = "ratio_to_mcsf"
+    imitate: str = ""
+    imitation_steps: int = 50_000
+    imitation_epochs: int = 5
 
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:
@@ -171,6 +178,19 @@ class TrainConfig:
         if self.select_on not in SELECT_ON:
             _fail("select_on", self.select_on, f"one of {', '.join(SELECT_ON)}")
         _check_int("valid_per_task", self.valid_per_task, 1)
+        for name in ("imitation_steps", "imitation_epochs"):
+            _check_int(name, getattr(self, name), 1)
+        if self.imitate:
+            from training.imitation import TEACHERS
+
+            if self.imitate not in TEACHERS:
+                _fail("imitate", self.imitate, f"'' or one of {', '.join(TEACHERS)}")
+            if self.algo != "maskable-ppo" or self.action_mode != "admit" or self.normalize_obs:
+                _fail(
+                    "imitate",
+                    self.imitate,
+                    "'' unless algo is maskable-ppo (admit mode) with normalize_obs = false",
+                )
         self._check_suite()
 
     def _check_suite(self) -> None:

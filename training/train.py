@@ -123,6 +123,8 @@ def train(
     try:
         if checkpoint is None:
             model = _new_model(config, venv, out)
+            if config.imitate:
+                _imitate(config, model, out, log)
         else:
             model = algorithm_class(config.algo).load(
                 checkpoint, env=venv, device=config.device, tensorboard_log=str(out / "tb")
@@ -150,6 +152,29 @@ def train(
     if log is not None:
         log(closing_summary(callbacks, path))
     return path
+
+
+def _imitate(config: TrainConfig, model: Any, out: Path, log: Callable[[str], None] | None) -> None:
+    """Fit the new model to the heuristic ``config.imitate`` (``training.imitation``)."""
+    from training.imitation import agreement, clone, collect
+
+    started = time.time()
+    data = collect(config, config.imitation_steps)
+    losses = clone(model, data, config.imitation_epochs, seed=config.seed)
+    record = {
+        "teacher": config.imitate,
+        "decisions": len(data[2]),
+        "epochs": config.imitation_epochs,
+        "losses": losses,
+        "agreement": agreement(model, data),
+        "wall_s": round(time.time() - started, 1),
+    }
+    (out / "imitation.json").write_text(json.dumps(record, indent=2) + "\n")
+    if log is not None:
+        log(
+            f"cloned {config.imitate} on {record['decisions']} decisions: loss "
+            f"{losses[0]:.3f} -> {losses[-1]:.3f}, agreement {record['agreement']:.3f}"
+        )
 
 
 def closing_summary(callbacks: list[Any], path: Path) -> str:
