@@ -344,3 +344,4 @@ def test_rewritten_agents_equal_their_whole_queue_versions(
     else:
         whole_agent = whole(**params)
     same_schedule(simulate(instance, fast, config), simulate(instance, whole_agent, config))
+

@@ -34,10 +34,6 @@ def ramp(length: int) -> NDArray[np.int64]:
 _RAMP.flags.writeable = False
 
 
-_EMPTY = np.zeros(0, dtype=np.int64)
-_EMPTY.flags.writeable = False
-
-
 def _top(values: NDArray[np.int64]) -> int:
     """The largest of a non-empty array (``argmax`` then a read: faster than ``max`` on numpy)."""
     return int(values[values.argmax()])
@@ -194,12 +190,8 @@ class AdmissionCheck:
     Holds the predicted memory ``m[h]`` at the coming boundaries ``r + h`` (``h = 1..H``) of
     the running set plus the candidates accepted so far. A candidate of prompt ``s`` and
     (clipped) prediction ``p`` fits when ``m[h] + s + h <= cap`` for every ``h <= p``; later
-    boundaries are unchanged by it, and were within ``cap`` already (checked when first
-    needed). Each test or addition costs ``O(p)`` vector work.
-
-    Built on the engine's profile (:meth:`on_profile`), the check keeps a local copy of
-    ``m[h] + h`` only for the boundaries the added candidates reach and reads the others in
-    the profile's slots, so a round boundary costs nothing in the profile's length.
+    boundaries are unchanged by it, and were within ``cap`` already (checked once, on
+    construction). Each test or addition costs ``O(p)`` vector work.
 
     Args:
         profile: predicted memory of the running set at boundaries ``r + 1 .. r + H``.
@@ -213,7 +205,7 @@ class AdmissionCheck:
         "_changes",
         "_feasible",
         "_first",
-        "_local",
+        "_shifted",
         "_source",
         "_window",
     )
@@ -227,8 +219,8 @@ class AdmissionCheck:
         self._first = 0
         self._window = memory.size
         self._asked: tuple[int, int, bool] | None = None
-        # m[h] + h for h = 1..len (the boundaries beyond hold nothing: m[h] + h = h).
-        self._local: NDArray[np.int64] = memory + ramp(memory.size)
+        # m[h] + h for h = 1..len: a test is then one maximum over a prefix.
+        self._shifted: NDArray[np.int64] | None = memory + ramp(memory.size)
         self._feasible: bool | None = bool(memory.size == 0 or memory.max() <= cap)
 
     @classmethod
@@ -237,8 +229,9 @@ class AdmissionCheck:
     ) -> AdmissionCheck:
         """The check on ``profile``'s window ``boundary + 1 .. boundary + length``, not copied.
 
-        Same answers as ``AdmissionCheck(profile.window(boundary, length), cap)``. It refuses
-        to answer (``RuntimeError``) once ``profile`` has changed.
+        Same answers as ``AdmissionCheck(profile.window(boundary, length), cap)``; the window
+        is copied only when a candidate is added. It refuses to answer (``RuntimeError``) once
+        ``profile`` has changed before that.
         """
         check = cls.__new__(cls)
         window = max(0, min(int(length), profile._size - 1))
@@ -247,7 +240,7 @@ class AdmissionCheck:
         check._boundary = boundary
         check._first = (boundary + 1) % profile._size
         check._window = window
-        check._local = _EMPTY
+        check._shifted = None
         check._asked = None
         check._changes = profile._changes
         check._feasible = True if window == 0 else None  # computed when first needed
@@ -273,57 +266,47 @@ class AdmissionCheck:
             )
         return source
 
-    def _outside(self, low: int, high: int) -> int:
-        """``max over low < h <= high`` of ``m[h] + h`` outside the local copy (``low < high``)."""
-        if self._source is None:
-            return high  # nothing is held beyond the window: m[h] + h = h
-        source = self._profile()
-        size = source._size
-        top = high if high >= size else 0  # beyond the profile's slots nothing is held
-        high = min(high, size - 1)
-        if low < high:
-            buffer = source._shifted
-            first = (self._first + low) % size
-            stop = first + high - low
-            if stop <= size:
-                inside = _top(buffer[first:stop])
+    def _materialize(self, length: int) -> NDArray[np.int64]:
+        """The local copy of ``m[h] + h``, at least ``length`` long."""
+        shifted = self._shifted
+        if shifted is None:
+            source = self._profile()
+            if self._feasible is None:
+                self._feasible = source.peak(self._boundary, self._window) <= self._cap
+            size = max(length, self._window)
+            if size < source.size:
+                shifted = source.shifted_window(self._boundary, size)
             else:
-                inside = max(_top(buffer[first:]), _top(buffer[: stop - size]))
-            top = max(top, inside - self._boundary)
-        return top
+                window = source.window(self._boundary, self._window)
+                shifted = np.zeros(size, dtype=np.int64)
+                shifted[: window.size] = window
+                shifted += ramp(size)
+            self._source = None
+        elif length > shifted.size:
+            grown = ramp(length).copy()
+            grown[: shifted.size] = shifted
+            shifted = grown
+        self._shifted = shifted
+        return shifted
 
     def _top(self, prediction: int) -> int:
         """``max over h <= prediction`` of ``m[h] + h``."""
-        local = self._local
-        size = local.size
-        if prediction <= size:
-            return _top(local[:prediction])
-        outside = self._outside(size, prediction)
-        return max(_top(local), outside) if size else outside
-
-    def _cover(self, length: int) -> NDArray[np.int64]:
-        """The local copy of ``m[h] + h``, extended to at least ``length`` boundaries."""
-        local = self._local
-        size = local.size
-        if length <= size:
-            return local
-        grown = np.empty(length, dtype=np.int64)
-        grown[:size] = local
-        rest = grown[size:]
-        rest[:] = ramp(length)[size:]  # nothing held, unless the profile says otherwise
-        source = self._source
-        if source is not None:
-            profile = self._profile()
-            high = min(length, profile._size - 1)
-            if size < high:
-                parts = profile._slices(profile._shifted, self._boundary + size, high - size)
-                offset = 0
-                for part in parts:
-                    rest[offset : offset + part.size] = part
-                    offset += part.size
-                rest[:offset] -= self._boundary
-        self._local = grown
-        return grown
+        shifted = self._shifted
+        if shifted is None:
+            source = self._profile()
+            size = source._size
+            if prediction < size:  # read the profile's slots in place
+                buffer = source._shifted
+                first = self._first
+                stop = first + prediction
+                if stop <= size:
+                    return _top(buffer[first:stop]) - self._boundary
+                return max(_top(buffer[first:]), _top(buffer[: stop - size])) - self._boundary
+            shifted = self._materialize(prediction)
+        if prediction > shifted.size:
+            top = _top(shifted) if shifted.size else 0
+            return max(top, prediction)  # m[h] = 0 beyond the window
+        return _top(shifted[:prediction])
 
     def fits(self, prompt: int, prediction: int) -> bool:
         """Whether a candidate with this prompt and predicted length keeps the profile in cap."""
@@ -347,15 +330,16 @@ class AdmissionCheck:
             else:
                 self._feasible = self.fits(prompt, prediction)
         self._asked = None
-        head = self._cover(prediction)[:prediction]
+        shifted = self._materialize(prediction)
+        head = shifted[:prediction]
         head += ramp(prediction)
         head += prompt
 
     def peak(self) -> int:
         """The highest predicted memory over the coming boundaries (0 if nothing runs)."""
-        local = self._local
-        size = local.size
-        if self._source is None or size >= self._window:
-            return _top(local - ramp(size)) if size else 0
-        rest = self._profile().peak(self._boundary + size, self._window - size)
-        return max(_top(local - ramp(size)), rest) if size else rest
+        shifted = self._shifted
+        if shifted is None:
+            return self._profile().peak(self._boundary, self._window)
+        if shifted.size == 0:
+            return 0
+        return int((shifted - ramp(shifted.size)).max())
