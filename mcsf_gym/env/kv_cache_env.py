@@ -447,14 +447,25 @@ class KVCacheSchedulingEnv(gym.Env):
         Raises:
             RuntimeError: if called before ``reset``.
         """
+        return self.shared_action_masks().copy()
+
+    def shared_action_masks(self) -> NDArray[np.bool_]:
+        """:meth:`action_masks` without the copy: the environment's own array, read only.
+
+        The mask of a state is computed once (``step`` puts it in ``info``, agents ask again,
+        the vector environment batches it).
+
+        Raises:
+            RuntimeError: if called before ``reset``.
+        """
         boundary = self.boundary
         if boundary is None:
             raise RuntimeError("call reset() before action_masks()")
-        # The mask of a state is computed once (step puts it in info, agents ask again).
         if self._mask_key != (boundary, boundary.version):
             self._mask = self.action_type.masks(boundary)
+            self._mask.flags.writeable = False
             self._mask_key = (boundary, boundary.version)
-        return self._mask.copy()
+        return self._mask
 
     @property
     def invalid_actions(self) -> int:

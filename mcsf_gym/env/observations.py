@@ -93,6 +93,10 @@ class FeatureEncoder:
 
     def encode(self, boundary: Boundary) -> NDArray[np.float32]:
         """The feature vector of the current state (a fresh array)."""
+        return np.array(self.values(boundary), dtype=np.float32)
+
+    def values(self, boundary: Boundary) -> list[float]:
+        """The feature vector of the current state, as a list of Python floats."""
         view = boundary.view
         memory = boundary.memory
         window = self.window
@@ -135,7 +139,7 @@ class FeatureEncoder:
             )
         values += self._empty_slots[: (window - len(slots)) * len(SLOT_FEATURES)]
         values += self._running_summary(boundary)
-        return np.array(values, dtype=np.float32)
+        return values
 
     def _log_prompts(self, boundary: Boundary) -> list[float]:
         """``log(1 + s) / log(1 + M)`` of every request of the episode (cached per episode)."""

@@ -41,6 +41,7 @@ from numpy.typing import NDArray
 from mcsf_gym.core.checks import check_integer
 from mcsf_gym.env.config import RENDER_MODES
 from mcsf_gym.env.kv_cache_env import KVCacheSchedulingEnv
+from mcsf_gym.env.observations import FlatObservation
 
 #: Keys of every step's ``info``, with the dtype of their batch arrays (as ``SyncVectorEnv``
 #: batches the single environment's values).
@@ -172,7 +173,7 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
         Raises:
             RuntimeError: if called before ``reset``.
         """
-        return np.stack([env.action_masks() for env in self.envs])
+        return np.stack([env.shared_action_masks() for env in self.envs])
 
     def render(self) -> tuple[Any, ...]:
         """Each instance's :meth:`KVCacheSchedulingEnv.render`."""
@@ -185,21 +186,39 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
 
 
 class _Batch:
-    """The observations and ``info`` arrays of one vector step, filled instance by instance."""
+    """The observations and ``info`` arrays of one vector step, filled instance by instance.
+
+    Flat observations and masks are written straight into their batch arrays (no array per
+    instance); other observation types are batched with Gymnasium's ``concatenate``.
+    """
 
     def __init__(self, vector: KVCacheSchedulingVectorEnv) -> None:
         self.vector = vector
         n = vector.num_envs
-        self.observations: list[Any] = [None] * n
+        space = vector.single_observation_space
+        self.flat = isinstance(vector.envs[0].observation_type, FlatObservation)
+        self.observations: Any = (
+            np.empty((n, *space.shape), dtype=np.float32)  # type: ignore[misc]
+            if self.flat
+            else [None] * n
+        )
+        action_space = vector.single_action_space
+        if isinstance(action_space, spaces.Discrete):
+            width = int(action_space.n)
+        else:
+            width = action_space.shape[0]  # type: ignore[index]
+        self.masks = np.empty((n, width), dtype=np.bool_)
         self.values: list[tuple[Any, ...]] = [()] * n
-        self.masks: list[NDArray[np.bool_]] = [np.zeros(0, dtype=np.bool_)] * n
         self.extra: dict[str, Any] = {}
 
     def put(self, i: int, env: KVCacheSchedulingEnv, values: tuple[Any, ...]) -> None:
         """Record instance ``i``'s new observation, mask and ``info`` values (time added here)."""
         boundary = env.boundary
-        self.observations[i] = env.observation_type.observe(boundary)  # type: ignore[arg-type]
-        self.masks[i] = env.action_masks()
+        if self.flat:
+            self.observations[i] = env.observation_type.encoder.values(boundary)  # type: ignore[arg-type]
+        else:
+            self.observations[i] = env.observation_type.observe(boundary)  # type: ignore[arg-type]
+        self.masks[i] = env.shared_action_masks()
         self.values[i] = (*values, boundary.view.time)  # type: ignore[union-attr]
 
     def put_reset(self, i: int, observation: Any, info: dict[str, Any]) -> None:
@@ -216,11 +235,10 @@ class _Batch:
         """The batched observations (a fresh array or dict) and the vector ``infos``."""
         vector = self.vector
         n = vector.num_envs
-        space = vector.single_observation_space
-        if isinstance(space, spaces.Box):
-            observations = np.stack(self.observations)
-        else:
-            observations = concatenate(space, self.observations, create_empty_array(space, n))
+        observations = self.observations
+        if not self.flat:
+            space = vector.single_observation_space
+            observations = concatenate(space, observations, create_empty_array(space, n))
         # Every instance holds these keys: one row of ``present`` per key (one allocation).
         present = np.ones((len(_STEP_KEYS) + 1, n), dtype=np.bool_)
         infos: dict[str, Any] = {}
@@ -228,7 +246,7 @@ class _Batch:
         for row, (column, (key, dtype)) in enumerate(zip(columns, _STEP_KEYS, strict=True)):
             infos[key] = np.array(column, dtype=dtype)
             infos[f"_{key}"] = present[row]
-        infos["action_mask"] = np.stack(self.masks)
+        infos["action_mask"] = self.masks
         infos["_action_mask"] = present[-1]
         infos.update(self.extra)
         return observations, infos
