@@ -2,16 +2,68 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
+
 import numpy as np
 from numpy.typing import NDArray
 
 from agents.base import Agent, check_alpha
 from agents.fluid import booking_limits
-from agents.mcsf import walk_prefix, walk_skipping
-from mcsf_gym.core.view import StateView
+from agents.mcsf import walk_ids, walk_skipping
+from mcsf_gym.core.view import WAITING, StateView
 
 #: Most output classes (powers of the base up to any servable length).
 MAX_CLASSES = 64
+
+
+class ClassQueues:
+    """The waiting requests of each class, in arrival order, followed by their changes.
+
+    Arrivals and evictions come from the view's log of requests that became waiting; a
+    request leaves when it was admitted (the agent reports its admissions with
+    :meth:`admitted`; those the engine deferred stay). The total is checked against the view
+    at every sync, and the queues are rebuilt from it if they ever disagree.
+    """
+
+    def __init__(self, view: StateView, classes: int) -> None:
+        self.queues: list[list[int]] = [[] for _ in range(classes)]
+        self._member = bytearray(len(view.prompts))
+        self._seen = 0
+        self._size = 0
+        self._admitted: list[int] = []
+
+    def sync(self, view: StateView, klass: NDArray[np.int64]) -> None:
+        """Bring the queues up to the view's waiting set."""
+        status = view.statuses
+        member = self._member
+        for request in self._admitted:
+            if member[request] and status[request] != WAITING:
+                queue = self.queues[int(klass[request])]
+                del queue[bisect_left(queue, request)]
+                member[request] = 0
+                self._size -= 1
+        self._admitted = []
+        for request in view.waiting_since(self._seen):
+            if status[request] == WAITING and not member[request]:
+                insort(self.queues[int(klass[request])], request)
+                member[request] = 1
+                self._size += 1
+        self._seen = view.waiting_log_size
+        if self._size != view.n_waiting:  # never under simulate; a safety net elsewhere
+            self._rebuild(view, klass)
+
+    def _rebuild(self, view: StateView, klass: NDArray[np.int64]) -> None:
+        for queue in self.queues:
+            queue.clear()
+        self._member = bytearray(len(view.prompts))
+        for request in view.iter_waiting():
+            self.queues[int(klass[request])].append(request)
+            self._member[request] = 1
+        self._size = view.n_waiting
+
+    def admitted(self, ids: list[int]) -> None:
+        """The requests the agent admitted (checked at the next :meth:`sync`)."""
+        self._admitted = ids
 
 
 class Wait(Agent):
@@ -70,6 +122,7 @@ class Wait(Agent):
         self._count = np.zeros(MAX_CLASSES)
         self._prompt = np.zeros(MAX_CLASSES)
         self._output = np.zeros(MAX_CLASSES)
+        self._queues = ClassQueues(view, MAX_CLASSES)
 
     def _learn(self, view: StateView) -> None:
         """Add the requests that arrived since the last boundary to the class statistics."""
@@ -100,22 +153,21 @@ class Wait(Agent):
         if view is not self._view:
             self._start(view)
         self._learn(view)
-        waiting = view.waiting
+        queues = self._queues
+        queues.sync(view, self._class)
         limit, stage = self.limits(view)
         running = np.bincount(self._class[view.running], minlength=MAX_CLASSES)
-        need = np.minimum(stage, np.floor(limit).astype(np.int64) - running)
-        classes = self._class[waiting]
-        order = np.argsort(classes, kind="stable")  # by class, then arrival
-        sorted_classes = classes[order]
-        first = np.searchsorted(sorted_classes, sorted_classes, side="left")
-        rank = np.arange(order.size) - first
-        waiting_count = np.bincount(classes, minlength=MAX_CLASSES)
-        launch = (need >= 1) & (waiting_count >= need)
-        chosen = launch[sorted_classes] & (rank < need[sorted_classes])
-        launched = waiting[order[chosen]]
-        if launched.size == 0 and view.n_running == 0:
-            return walk_prefix(view, [waiting], self.alpha)
-        return walk_skipping(view, [launched], self.alpha) if launched.size else []
+        need = np.minimum(stage, np.floor(limit).astype(np.int64) - running).tolist()
+        launched: list[int] = []  # by class, then arrival
+        for k, queue in enumerate(queues.queues):
+            if need[k] >= 1 and len(queue) >= need[k]:
+                launched.extend(queue[: need[k]])
+        if not launched and view.n_running == 0:
+            admitted = walk_ids(view, view.iter_waiting(), self.alpha)
+        else:
+            admitted = walk_skipping(view, [launched], self.alpha) if launched else []
+        queues.admitted(admitted)
+        return admitted
 
     def __repr__(self) -> str:
         return f"Wait(base={self.base}, alpha={self.alpha}, eviction={self.default_eviction!r})"

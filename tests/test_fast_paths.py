@@ -19,11 +19,12 @@ from agents import make_agent
 from agents.alpha_greedy import AlphaGreedy
 from agents.estimates import estimate_check, walk
 from agents.mc_benchmark import MCBenchmark
-from agents.mcsf import admit_prefix
+from agents.mcsf import admit_prefix, walk_prefix, walk_skipping
 from agents.nested_wait import NestedWait
 from agents.sf_no_lookahead import SFNoLookahead
 from agents.vllm_fcfs import VLLMFCFS
 from agents.vllm_v1 import VLLMV1
+from agents.wait import MAX_CLASSES, Wait
 from mcsf_gym.core.config import SimConfig
 from mcsf_gym.core.engine import Engine
 from mcsf_gym.core.instance import Instance
@@ -313,6 +314,31 @@ class WholeQueueNestedWait(NestedWait):
         return walk(view, check, rows, skip=False)
 
 
+class WholeQueueWait(Wait):
+    """The replaced ``Wait.schedule``: classes, ranks and counts over the whole queue."""
+
+    def schedule(self, view: StateView) -> list[int]:
+        if view is not self._view:
+            self._start(view)
+        self._learn(view)
+        waiting = view.waiting
+        limit, stage = self.limits(view)
+        running = np.bincount(self._class[view.running], minlength=MAX_CLASSES)
+        need = np.minimum(stage, np.floor(limit).astype(np.int64) - running)
+        classes = self._class[waiting]
+        order = np.argsort(classes, kind="stable")  # by class, then arrival
+        sorted_classes = classes[order]
+        first = np.searchsorted(sorted_classes, sorted_classes, side="left")
+        rank = np.arange(order.size) - first
+        waiting_count = np.bincount(classes, minlength=MAX_CLASSES)
+        launch = (need >= 1) & (waiting_count >= need)
+        chosen = launch[sorted_classes] & (rank < need[sorted_classes])
+        launched = waiting[order[chosen]]
+        if launched.size == 0 and view.n_running == 0:
+            return walk_prefix(view, [waiting], self.alpha)
+        return walk_skipping(view, [launched], self.alpha) if launched.size else []
+
+
 REWRITTEN = [
     ("vllm-fcfs", WholeQueueVLLMFCFS, {}),
     ("vllm-fcfs", WholeQueueVLLMFCFS, {"max_num_seqs": 3, "max_num_batched_tokens": 12}),
@@ -323,6 +349,8 @@ REWRITTEN = [
     ("sf-no-lookahead", WholeQueueSFNoLookahead, {}),
     ("mc-benchmark", WholeQueueMCBenchmark, {}),
     ("nested-wait", WholeQueueNestedWait, {"first": 2}),
+    ("wait", WholeQueueWait, {}),
+    ("wait", WholeQueueWait, {"base": 1.5, "alpha": 0.1}),
 ]
 
 
