@@ -66,14 +66,20 @@ class SteadyClock:
         self.first = max(1, n // 10)
         self.n = n
         self.marks: list[tuple[int, float]] = []
+        self.decisions = 0
+        self.waiting_max = 0
 
     def reset(self, rng: np.random.Generator) -> None:
         """Reset the wrapped scheduler and the marks."""
         self.marks = []
+        self.decisions = 0
+        self.waiting_max = 0
         self.scheduler.reset(rng)
 
     def schedule(self, view: StateView) -> Sequence[int]:
         """The wrapped scheduler's decision; a mark when an arrival threshold is passed."""
+        self.decisions += 1
+        self.waiting_max = max(self.waiting_max, view.n_waiting)
         goal = self.first if not self.marks else self.n
         if len(self.marks) < 2 and view.n_arrived >= goal:
             self.marks.append((view.round_index, time.process_time()))
@@ -116,6 +122,8 @@ def run_one(
         "cpu_us_per_request": cpu / (n * repeats) * 1e6,
         "steady_rounds": steady_rounds // repeats,
         "steady_cpu_us_per_round": steady_cpu / steady_rounds * 1e6 if steady_rounds else None,
+        "decisions_per_round": clock.decisions / (rounds / repeats),
+        "waiting_max": clock.waiting_max,
         "mean_latency_s": result.mean_latency,
     }
 
