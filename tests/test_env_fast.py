@@ -44,6 +44,24 @@ def test_window_check_answers_as_the_core_admission_check(profile, cap, steps):
     assert fast.fits_many([], []) == []
 
 
+def test_window_check_on_long_profiles():
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        profile = rng.integers(0, 500, size=int(rng.integers(200, 700)))
+        cap = float(rng.integers(400, 1500))
+        plain = AdmissionCheck(profile.copy(), cap)
+        fast = WindowCheck(profile.copy(), cap)
+        for _ in range(6):
+            prompts = rng.integers(0, 300, size=8).tolist()
+            lengths = rng.integers(-2, 900, size=8).tolist()
+            expected = [plain.fits(s, p) for s, p in zip(prompts, lengths, strict=True)]
+            assert fast.fits_many(prompts, lengths) == expected
+            prompt, length = int(rng.integers(0, 5)), int(rng.integers(1, 800))
+            plain.add(prompt, length)
+            fast.add(prompt, length)
+            assert fast.feasible == plain.feasible and fast.peak() == plain.peak()
+
+
 def reference_observation(base):
     """The flat observation, feature by feature from the docstring table (plain numpy)."""
     boundary = base.boundary

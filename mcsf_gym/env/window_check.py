@@ -21,6 +21,11 @@ from numpy.typing import NDArray
 _ramp: NDArray[np.int64] = np.arange(1, 1025, dtype=np.int64)
 
 
+# Prefix maxima up to this long are read as a list; longer ones by gathering the entries asked.
+_LIST_PREFIX = 256
+_NO_PREFIX: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+
+
 def _ramp_to(length: int) -> NDArray[np.int64]:
     """``1 .. length`` (a read-only slice of the shared ramp)."""
     global _ramp
@@ -50,8 +55,8 @@ class WindowCheck:
         self._peak = int(profile.max()) if profile.size else 0
         #: Whether the running set (and the candidates added) stays within ``cap`` as predicted.
         self.feasible = profile.size == 0 or self._peak <= cap
-        # Prefix maximum of memory[h] + h + 1 (h from 0), as a list; None after a change.
-        self._prefix: list[int] | None = None
+        # Prefix maximum of memory[h] + h + 1 (h from 0) over a leading part; None after a change.
+        self._prefix: NDArray[np.int64] | None = None
 
     def _grow(self, length: int) -> None:
         memory = self._memory
@@ -60,19 +65,27 @@ class WindowCheck:
             grown[: memory.size] = memory
             self._memory = grown
 
-    def _prefix_max(self) -> list[int]:
-        """Prefix maximum of ``memory[h] + h + 1`` over the profile (cached until a change).
+    def _tops(self, predictions: Sequence[int]) -> list[int]:
+        """``max over h < p of memory[h] + h + 1`` for each ``p`` (any value for ``p <= 0``).
 
-        Beyond the profile the memory is 0, so the maximum up to ``p`` is ``max(last, p)``.
+        The prefix maximum is computed up to the longest ``p`` (at most the profile) and kept
+        until a change; beyond the profile the memory is 0, so the maximum is ``max(last, p)``.
         """
+        size = self._memory.size
+        need = min(max(predictions), size)
         prefix = self._prefix
-        if prefix is None:
-            memory = self._memory
-            prefix = []
-            if memory.size:
-                prefix = np.maximum.accumulate(memory + _ramp_to(memory.size)).tolist()
+        if prefix is None or prefix.size < need:
+            prefix = _NO_PREFIX
+            if need:
+                prefix = np.maximum.accumulate(self._memory[:need] + _ramp_to(need))
             self._prefix = prefix
-        return prefix
+        index = [min(p, size) - 1 for p in predictions]
+        if prefix.size <= _LIST_PREFIX:
+            values = prefix.tolist()
+            found = [values[i] if i >= 0 else 0 for i in index]
+        else:  # a long profile: read only the entries asked for
+            found = prefix[np.maximum(index, 0)].tolist()
+        return [max(top, p) if p > size else top for top, p in zip(found, predictions, strict=True)]
 
     def fits(self, prompt: int, prediction: int) -> bool:
         """Whether a candidate with this prompt and predicted length keeps the profile in cap."""
@@ -80,15 +93,12 @@ class WindowCheck:
 
     def fits_many(self, prompts: Sequence[int], predictions: Sequence[int]) -> list[bool]:
         """:meth:`fits` of each candidate ``(prompts[k], predictions[k])``."""
-        if not self.feasible:
+        if not self.feasible or not predictions:
             return [False] * len(predictions)
-        prefix = self._prefix_max()
-        size = len(prefix)
-        last = prefix[-1] if size else 0
         cap = self._cap
         return [
-            p <= 0 or (prefix[p - 1] if p <= size else max(last, p)) + s <= cap
-            for s, p in zip(prompts, predictions, strict=True)
+            p <= 0 or top + s <= cap
+            for s, p, top in zip(prompts, predictions, self._tops(predictions), strict=True)
         ]
 
     def add(self, prompt: int, prediction: int) -> None:
