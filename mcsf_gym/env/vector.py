@@ -173,7 +173,7 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
         Raises:
             RuntimeError: if called before ``reset``.
         """
-        return np.stack([env.shared_action_masks() for env in self.envs])
+        return np.array([env.shared_action_masks() for env in self.envs])
 
     def render(self) -> tuple[Any, ...]:
         """Each instance's :meth:`KVCacheSchedulingEnv.render`."""
