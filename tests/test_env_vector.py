@@ -1,6 +1,9 @@
 """The native vector environment: per instance, exactly the single environment (SyncVectorEnv)."""
 
+import importlib.util
+import json
 import warnings
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -140,3 +143,21 @@ def test_rendering_of_every_instance():
     envs.reset(seed=0)
     frames = envs.render()
     assert len(frames) == 2 and all(frame.startswith("time ") for frame in frames)
+
+
+def test_the_benchmark_times_the_vector_env_next_to_cartpole(tmp_path, capsys):
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_env.py"
+    spec = importlib.util.spec_from_file_location("bench_env", script)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    argv = ["--workload", "paper-model2:n=10", "--steps", "400", "--repeats", "1", "--json"]
+    assert bench.main([*argv, "--num-envs", "2"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["vector_num_envs"] == 2 and result["vector_episodes"] >= 1
+    assert result["vector_ratio_to_cartpole"] == pytest.approx(
+        result["vector_steps_per_s"] / result["cartpole_steps_per_s"]
+    )
+    assert bench.main([*argv, "--num-envs", "0"]) == 0
+    assert "vector_steps_per_s" not in json.loads(capsys.readouterr().out)
+    with pytest.raises(SystemExit):
+        bench.main(["--num-envs", "-1"])
