@@ -51,18 +51,32 @@ def walk_prefix(view: StateView, chunks: Chunks, alpha: float) -> list[int]:
 
 
 def walk_ids(view: StateView, candidates: Iterable[int], alpha: float) -> list[int]:
-    """:func:`walk_prefix` over waiting ids given one by one (a lazy iterator stops early)."""
+    """:func:`walk_prefix` over waiting ids given one by one (a lazy iterator stops early).
+
+    The first candidate is tested alone (most walks stop there); the next ones in chunks of
+    growing size, each tested and added in order by
+    :meth:`~mcsf_gym.core.lookahead.AdmissionCheck.add_while_fits` (the same answers).
+    """
     check = view.admission_check(alpha)
     prompts = view.prompts
     length_of = view.predicted_length_of
-    admitted: list[int] = []
-    for request in candidates:
-        prompt = prompts[request]
-        length = length_of(request)
-        if not check.fits(prompt, length):
-            return admitted if admitted or view.n_running else [request]
-        check.add(prompt, length)
-        admitted.append(request)
+    candidates = iter(candidates)
+    request = next(candidates, None)
+    if request is None:
+        return []
+    prompt = prompts[request]
+    length = length_of(request)
+    if not check.fits(prompt, length):
+        return [] if view.n_running else [request]
+    check.add(prompt, length)
+    admitted = [request]
+    for chunk in chunked(candidates):
+        added = check.add_while_fits(
+            [prompts[request] for request in chunk], [length_of(request) for request in chunk]
+        )
+        admitted.extend(chunk[:added])
+        if added < len(chunk):
+            break
     return admitted
 
 

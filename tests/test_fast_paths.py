@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agents import make_agent
@@ -25,6 +25,7 @@ from agents.sf_no_lookahead import SFNoLookahead
 from agents.vllm_fcfs import VLLMFCFS
 from agents.vllm_v1 import VLLMV1
 from agents.wait import MAX_CLASSES, Wait
+from mcsf_gym.core import kernels
 from mcsf_gym.core.config import SimConfig
 from mcsf_gym.core.engine import Engine
 from mcsf_gym.core.instance import Instance
@@ -33,6 +34,13 @@ from mcsf_gym.core.simulate import simulate
 from mcsf_gym.core.view import WAITING, StateView
 
 EVICTIONS = ("clear-all", "newest-first", "random:beta=0.3")
+
+try:
+    from numba import njit
+
+    COMPILED = njit(cache=True)(kernels.add_while_fits)
+except ImportError:
+    COMPILED = None
 
 
 class NaiveProfile:
@@ -373,3 +381,68 @@ def test_rewritten_agents_equal_their_whole_queue_versions(
         whole_agent = whole(**params)
     same_schedule(simulate(instance, fast, config), simulate(instance, whole_agent, config))
 
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    memory=st.lists(st.integers(0, 40), max_size=10),
+    cap=st.integers(0, 90),
+    candidates=st.lists(st.tuples(st.integers(0, 9), st.integers(1, 14)), max_size=9),
+)
+def test_the_batch_kernel_adds_what_one_by_one_adds(memory, cap, candidates) -> None:
+    profile = MemoryProfile(12)
+    for h, held in enumerate(memory, start=1):  # a profile holding `memory` at 1..len
+        profile.add(held - h, 0, h - 1, h)
+    window = profile.window(0, len(memory))
+    assert window.tolist() == memory
+    plain = AdmissionCheck(window, cap)
+    expected = 0
+    for prompt, prediction in candidates:
+        if not plain.fits(prompt, prediction):
+            break
+        plain.add(prompt, prediction)
+        expected += 1
+    prompts = np.array([prompt for prompt, _ in candidates], dtype=np.int64)
+    lengths = np.array([prediction for _, prediction in candidates], dtype=np.int64)
+    size = max([len(memory), *lengths.tolist(), 1])
+    kernels_to_test = [kernels.add_while_fits]
+    if COMPILED is not None:
+        kernels_to_test.append(COMPILED)
+    for kernel in kernels_to_test:
+        shifted = np.zeros(size, dtype=np.int64)
+        shifted[: len(memory)] = memory
+        shifted += np.arange(1, size + 1)
+        if AdmissionCheck(window, cap).feasible:
+            assert kernel(shifted, prompts, lengths, float(cap)) == expected
+            after = (shifted - np.arange(1, size + 1)).tolist()
+            assert max([0, *after]) == plain.peak()
+
+
+@pytest.fixture
+def compile_at_once(monkeypatch: pytest.MonkeyPatch):
+    """The compiled kernel from the first batch on (numba required)."""
+    if COMPILED is None:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(kernels, "_tried", True)
+    monkeypatch.setattr(kernels, "_compiled", COMPILED)
+
+
+@pytest.mark.parametrize("time_model", ["unit", "linear"])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_mcsf_with_the_compiled_kernel_equals_the_plain_rule(
+    compile_at_once, time_model: str, data: st.DataObject
+) -> None:
+    instance, memory = data.draw(instances(time_model))
+    eviction = data.draw(st.sampled_from(EVICTIONS))
+    config = SimConfig(memory=memory, time_model=time_model, eviction=eviction, seed=3)
+    same_schedule(
+        simulate(instance, make_agent("mcsf"), config),
+        simulate(instance, make_agent("mcsf-reference"), config),
+    )
+    same_schedule(
+        simulate(instance, make_agent("mc-benchmark"), config),
+        simulate(instance, WholeQueueMCBenchmark(), config),
+    )

@@ -15,8 +15,12 @@ length.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
+
+from mcsf_gym.core.kernels import compiled_kernel
 
 _RAMP = np.arange(1, 1025, dtype=np.int64)
 
@@ -334,6 +338,33 @@ class AdmissionCheck:
         head = shifted[:prediction]
         head += ramp(prediction)
         head += prompt
+
+    def add_while_fits(self, prompts: Sequence[int], predictions: Sequence[int]) -> int:
+        """Add candidates in order while each fits (with those before it); return how many.
+
+        The same answers and the same final state as :meth:`fits` then :meth:`add` for each
+        until the first that does not fit; with numba installed, in one compiled loop
+        (:mod:`mcsf_gym.core.kernels`).
+        """
+        kernel = compiled_kernel() if len(prompts) > 1 else None
+        if kernel is None or not self.feasible or min(predictions) <= 0:
+            added = 0
+            for prompt, prediction in zip(prompts, predictions, strict=True):
+                if not self.fits(prompt, prediction):
+                    break
+                self.add(prompt, prediction)
+                added += 1
+            return added
+        shifted = self._materialize(max(predictions))
+        self._asked = None
+        return int(
+            kernel(
+                shifted,
+                np.array(prompts, dtype=np.int64),
+                np.array(predictions, dtype=np.int64),
+                float(self._cap),
+            )
+        )
 
     def peak(self) -> int:
         """The highest predicted memory over the coming boundaries (0 if nothing runs)."""
