@@ -17,6 +17,46 @@ def check_cap(owner: str, field: str, value: int | None) -> int | None:
     return int(value)
 
 
+def admit_fcfs(
+    view: StateView,
+    max_num_seqs: int | None,
+    max_num_batched_tokens: int | None,
+    *,
+    whole_prompt: bool,
+) -> list[int]:
+    """Waiting requests in arrival order while the coming round fits now and the caps hold.
+
+    The walk stops at the first request for which ``view.memory_next_round`` plus ``s + 1``
+    per admitted request exceeds ``M``, the requests in the round would exceed
+    ``max_num_seqs``, or the token budget ``max_num_batched_tokens - n_running`` is spent:
+    with ``whole_prompt`` when the prompts admitted, this one included, exceed it (vLLM
+    without chunked prefill), otherwise when those ahead of it already reach it (vLLM v1: a
+    prompt starts while any budget is left). If nothing runs, the first request is admitted
+    even when it fails. It reads the queue only up to the stop.
+    """
+    running = view.n_running
+    free = view.memory - view.memory_next_round
+    budget = None if max_num_batched_tokens is None else max_num_batched_tokens - running
+    seqs = None if max_num_seqs is None else max(0, max_num_seqs - running)
+    prompts = view.prompts
+    admitted: list[int] = []
+    footprint = before = 0  # before: prompt tokens of the requests admitted ahead
+    for request in view.iter_waiting():
+        prompt = prompts[request]
+        footprint += prompt + 1
+        if (
+            footprint > free
+            or (budget is not None and before + (prompt if whole_prompt else 1) > budget)
+            or (seqs is not None and len(admitted) >= seqs)
+        ):
+            if not admitted and running == 0:
+                admitted.append(request)
+            break
+        admitted.append(request)
+        before += prompt
+    return admitted
+
+
 class VLLMFCFS(Agent):
     """vLLM-style first come, first served with recompute preemption.
 
@@ -64,28 +104,7 @@ class VLLMFCFS(Agent):
 
     def schedule(self, view: StateView) -> list[int]:
         """Admit waiting requests in arrival order while the coming round fits now."""
-        running = view.n_running
-        free = view.memory - view.memory_next_round
-        tokens = self.max_num_batched_tokens
-        token_budget = None if tokens is None else tokens - running
-        seqs = None if self.max_num_seqs is None else max(0, self.max_num_seqs - running)
-        prompts = view.prompts
-        admitted: list[int] = []
-        footprint = prefill = 0
-        for request in view.iter_waiting():  # both sums grow along the queue: stop at a miss
-            prompt = prompts[request]
-            footprint += prompt + 1
-            prefill += prompt
-            if (
-                footprint > free
-                or (token_budget is not None and prefill > token_budget)
-                or (seqs is not None and len(admitted) >= seqs)
-            ):
-                if not admitted and running == 0:
-                    admitted.append(request)
-                break
-            admitted.append(request)
-        return admitted
+        return admit_fcfs(view, self.max_num_seqs, self.max_num_batched_tokens, whole_prompt=True)
 
     def __repr__(self) -> str:
         return (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agents.base import Agent
-from agents.vllm_fcfs import check_cap
+from agents.vllm_fcfs import admit_fcfs, check_cap
 from mcsf_gym.core.view import StateView
 
 
@@ -58,28 +58,7 @@ class VLLMV1(Agent):
 
     def schedule(self, view: StateView) -> list[int]:
         """Admit waiting requests in arrival order within the caps and the coming round."""
-        running = view.n_running
-        free = view.memory - view.memory_next_round
-        tokens = self.max_num_batched_tokens
-        budget = None if tokens is None else tokens - running
-        seqs = None if self.max_num_seqs is None else max(0, self.max_num_seqs - running)
-        prompts = view.prompts
-        admitted: list[int] = []
-        footprint = before = 0  # before: prompt tokens of the requests ahead of this one
-        for request in view.iter_waiting():
-            prompt = prompts[request]
-            footprint += prompt + 1
-            if (
-                footprint > free
-                or (budget is not None and before >= budget)
-                or (seqs is not None and len(admitted) >= seqs)
-            ):
-                if not admitted and running == 0:
-                    admitted.append(request)
-                break
-            admitted.append(request)
-            before += prompt
-        return admitted
+        return admit_fcfs(view, self.max_num_seqs, self.max_num_batched_tokens, whole_prompt=False)
 
     def __repr__(self) -> str:
         return (
