@@ -21,6 +21,11 @@ every instance, ``"result"``, ``"metrics"`` and ``"truncation"`` for the instanc
 episode ended in the step. :meth:`KVCacheSchedulingVectorEnv.action_masks` gives the masks
 of the current states, ``(num_envs, n)``.
 
+``gymnasium.make_vec`` without a ``vectorization_mode`` uses this class too (as for
+CartPole-v1, whose id also has a vector entry point); Gymnasium refuses ``wrappers=`` in this
+mode, so wrap instances (e.g. :class:`~mcsf_gym.env.wrappers.ActionMaskObservation`) with
+``vectorization_mode="sync"``.
+
 Stable-Baselines3 does not take Gymnasium vector environments (it has its own ``VecEnv``
 with same-step autoreset): with SB3 or sb3-contrib's ``MaskablePPO`` use
 ``make_vec_env("mcsf_gym/KVCacheScheduling-v0", n_envs=8)`` on the single environment, which
