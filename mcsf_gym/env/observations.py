@@ -156,13 +156,16 @@ class FeatureEncoder:
         self._running_boundary = boundary
         self._running_epoch = boundary.epoch
         view = boundary.view
+        if not view.n_running:
+            self._running = [0.0] * (2 * self.bins)
+            return self._running
         ids = view.running
         memory = boundary.memory
         if ids.size <= _LOOP_LIMIT:
             counts, held = _summary_loop(self.bins, boundary, ids)
         else:
             counts, held = _summary_vectorised(self.bins, boundary, ids)
-        share = 1.0 / max(1, ids.size)
+        share = 1.0 / ids.size
         self._running = [c * share for c in counts] + [min(1.0, h / memory) for h in held]
         return self._running
 
