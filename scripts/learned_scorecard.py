@@ -67,6 +67,23 @@ def seed_rows(runs: dict[int, Path]) -> list[dict[str, Any]]:
     return rows
 
 
+def ship(run: Path, model: str, folder: Path) -> None:
+    """Copy a run's selected model into an agent folder (``model.zip`` and what it needs)."""
+    import shutil
+
+    from agents.learned import CONFIG_FILE, MODEL_FILE, NORMALIZER_FILE, normalizer_path_for
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run / model, folder / MODEL_FILE)
+    stats = normalizer_path_for(run / model)
+    if stats.is_file():
+        shutil.copyfile(stats, folder / NORMALIZER_FILE)
+    for name in (CONFIG_FILE, "run.json", "eval.jsonl", "imitation.json"):
+        if (run / name).is_file():
+            shutil.copyfile(run / name, folder / name)
+    print(f"shipped {run / model} as {folder / MODEL_FILE}")
+
+
 def _pct(value: float) -> str:
     return f"{100 * value:+.1f}%"
 
@@ -177,6 +194,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--model", default="best_model.zip", help="model file in each run")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--ship",
+        type=Path,
+        default=None,
+        help="copy the shipped seed's model, config, run.json and training logs into this "
+        "agent folder (model.zip)",
+    )
     args = parser.parse_args(argv)
     runs = {
         int(path.name.removeprefix("seed-")): path
@@ -228,6 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_json(summary, args.out / "scorecard.json")
     (args.out / "scorecard.md").write_text(markdown(summary))
     plot(tasks, args.out / "scorecard.png")
+    if args.ship is not None:
+        ship(runs[shipped], args.model, args.ship)
     print((args.out / "scorecard.md").read_text())
     return 0
 
