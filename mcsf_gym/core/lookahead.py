@@ -85,26 +85,24 @@ class MemoryProfile:
             raise ValueError(f"a run of {end - begin} rounds exceeds the profile horizon")
         self._version += 1
         self._changes += 1
-        offset = sign * (prompt - start + begin)
+        offset = prompt - start + begin  # the value at T = begin + k is offset + k
         first = (begin + 1) % self._size
         length = end - begin
-        stop = first + length
-        split = min(stop, self._size) - first
-        steps = ramp(length)
+        split = min(first + length, self._size) - first
         values = self._shifted
-        head = values[first : first + split]
-        if sign > 0:
-            head += steps[:split]
-        else:
-            head -= steps[:split]
-        head += offset
+        parts = [(values[first : first + split], 0, split)]
         if split < length:
-            tail = values[: length - split]
+            parts.append((values[: length - split], split, length))
+        for part, low, high in parts:
+            # offset + k for k in low+1..high: one slice of the shared ramp when offset >= 0
+            shift = max(offset, 0)
+            steps = ramp(shift + high)[shift + low :]
+            if shift != offset:
+                steps = steps + (offset - shift)
             if sign > 0:
-                tail += steps[split:]
+                part += steps
             else:
-                tail -= steps[split:]
-            tail += offset
+                part -= steps
 
     def add(self, prompt: int, start: int, begin: int, end: int) -> None:
         """Count a request (prompt ``prompt``, admitted at ``start``) at ``(begin, end]``."""
@@ -334,10 +332,15 @@ class AdmissionCheck:
             else:
                 self._feasible = self.fits(prompt, prediction)
         self._asked = None
-        shifted = self._materialize(prediction)
+        shifted = self._shifted
+        if shifted is None or prediction > shifted.size:
+            shifted = self._materialize(prediction)
         head = shifted[:prediction]
-        head += ramp(prediction)
-        head += prompt
+        if prompt >= 0:  # prompt + h for h = 1..prediction: one slice of the shared ramp
+            head += ramp(prompt + prediction)[prompt:]
+        else:
+            head += ramp(prediction)
+            head += prompt
 
     def add_while_fits(self, prompts: Sequence[int], predictions: Sequence[int]) -> int:
         """Add candidates in order while each fits (with those before it); return how many.
