@@ -46,14 +46,14 @@ class FCFSNoLookahead:
     def schedule(self, view: StateView) -> list[int]:
         """Admit the arrival-order prefix whose ``s + 1`` fits next to the running set."""
         free = view.memory - view.memory_next_round
-        prompts = view.prompt
+        prompts = view.prompts
         admitted: list[int] = []
-        for request in view.waiting:  # stops at the first miss: O(admitted), not O(queue)
-            need = int(prompts[request]) + 1
+        for request in view.iter_waiting():  # stops at the first miss: O(admitted), not O(queue)
+            need = prompts[request] + 1
             if need > free:
                 break
             free -= need
-            admitted.append(int(request))
+            admitted.append(request)
         return admitted
 
 
