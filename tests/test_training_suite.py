@@ -183,3 +183,16 @@ def test_a_cloned_start_is_scored_before_any_update(tmp_path: Path) -> None:
 def test_bad_imitation_settings_are_refused(tmp_path: Path, overrides: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _config(tmp_path, **overrides)
+
+
+def test_the_shipped_generalist_runs_as_an_agent_under_its_eviction() -> None:
+    from agents import run_agent
+
+    agent = make_agent("maskable-ppo:results/learned/core-v1-generalist/model")
+    assert agent.default_eviction == "newest-first"
+    task = get_task("heavy-prompt-v1")
+    scenario = task.scenario(task.valid_seeds[0])
+    result = run_agent(
+        scenario.instance, agent, memory=scenario.memory, time_model=task.time_model, seed=0
+    )
+    assert result.metrics["mean_latency"] > 0
