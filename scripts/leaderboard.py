@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LEARNED = (
     "maskable-ppo:models/mixed-prompt",
     "maskable-ppo:models/heavy-prompt",
-    "maskable-ppo:results/learned/core-v1-generalist/model",
+    "maskable-ppo:models/core-v1-generalist",
 )
 #: Tasks the learned policies run on by default: their training workloads.
 LEARNED_TASKS = ("heavy-prompt-v1", "paper-model2-v1")
@@ -63,7 +63,7 @@ LEARNED_HEADER = """
 ## Shipped learned policies
 
 `maskable-ppo:models/mixed-prompt`, `maskable-ppo:models/heavy-prompt` and
-`maskable-ppo:results/learned/core-v1-generalist/model` (trained on every task's training
+`maskable-ppo:models/core-v1-generalist` (trained on every task's training
 stream; its scorecard against every heuristic, over seeds, is in
 [learned_policy.md](learned_policy.md)) with MC-SF, on
 {tasks} (outputs in `results/leaderboard/learned/`; aggregates are over these tasks only, so

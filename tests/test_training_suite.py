@@ -188,7 +188,7 @@ def test_bad_imitation_settings_are_refused(tmp_path: Path, overrides: dict, mes
 def test_the_shipped_generalist_runs_as_an_agent_under_its_eviction() -> None:
     from agents import run_agent
 
-    agent = make_agent("maskable-ppo:results/learned/core-v1-generalist/model")
+    agent = make_agent("maskable-ppo:models/core-v1-generalist")
     assert agent.default_eviction == "newest-first"
     task = get_task("heavy-prompt-v1")
     scenario = task.scenario(task.valid_seeds[0])
