@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -69,8 +70,6 @@ def seed_rows(runs: dict[int, Path]) -> list[dict[str, Any]]:
 
 def ship(run: Path, model: str, folder: Path) -> None:
     """Copy a run's selected model into an agent folder (``model.zip`` and what it needs)."""
-    import shutil
-
     from agents.learned import CONFIG_FILE, MODEL_FILE, NORMALIZER_FILE, normalizer_path_for
 
     folder.mkdir(parents=True, exist_ok=True)

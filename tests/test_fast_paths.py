@@ -382,7 +382,6 @@ def test_rewritten_agents_equal_their_whole_queue_versions(
     same_schedule(simulate(instance, fast, config), simulate(instance, whole_agent, config))
 
 
-
 @settings(max_examples=200, deadline=None)
 @given(
     memory=st.lists(st.integers(0, 40), max_size=10),

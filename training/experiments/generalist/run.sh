@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# The core-v1 generalist of docs/learned_policy.md: 4 training seeds of the shipped config
+# The core-v1 generalist of docs/learned_policy.md: 3 training seeds of the shipped config
 # (area-skip clone, then MaskablePPO fine-tuning on every core-v1 task's training stream;
-# selection on 4 validation seeds per task), two at a time, then the scorecard of every seed's
+# selection on 4 validation seeds per task), two at a time; then the scorecard of every seed's
 # best_model.zip on the suite's evaluation scenarios against every heuristic of the
-# leaderboard, then the shipped seed on the leaderboard. Needs the trace data:
+# leaderboard, shipping the seed with the best validation score as models/core-v1-generalist;
+# then the shipped models on the leaderboard. Needs the trace data:
 #   export MCSF_GYM_DATA=../shared/data
 set -euo pipefail
-python -m training --config core-v1-generalist --seeds 0 1 2 3 --jobs 2 \
+python -m training --config core-v1-generalist --seeds 0 1 2 --jobs 2 \
   --out runs/core-v1-generalist --no-progress
 python scripts/learned_scorecard.py --runs runs/core-v1-generalist \
-  --out results/learned/core-v1-generalist --jobs 2
+  --out results/learned/core-v1-generalist --jobs 2 --ship models/core-v1-generalist
+python scripts/leaderboard.py --learned-only
 # Design A (random start), stopped at 90k steps in this round:
 #   python -m training --config training/experiments/generalist/pure_ppo.toml --seeds 0 1 \
 #     --jobs 2 --out runs/generalist-pure-ppo --no-progress
