@@ -2,7 +2,7 @@ r"""The scorecard of a multi-seed training run on a suite's evaluation scenarios
 
 Usage::
 
-    MCSF_GYM_DATA=../shared/data python scripts/learned_scorecard.py \\
+    MCSF_GYM_DATA=<traces folder> python scripts/learned_scorecard.py \\
         --runs runs/core-v1-generalist --out results/learned/core-v1-generalist [--jobs 2]
 
 ``--runs`` holds ``seed-S/`` folders written by ``python -m training --seeds ...``. Each seed's

@@ -4,8 +4,8 @@
 # selection on 4 validation seeds per task), two at a time; then the scorecard of every seed's
 # best_model.zip on the suite's evaluation scenarios against every heuristic of the
 # leaderboard, shipping the seed with the best validation score as models/core-v1-generalist;
-# then the shipped models on the leaderboard. Needs the trace data:
-#   export MCSF_GYM_DATA=../shared/data
+# then the shipped models on the leaderboard. The Azure and arXiv traces are read from
+# $MCSF_GYM_DATA, or fetched into ~/.cache/mcsf_gym (docs/benchmark.md, "Datasets").
 set -euo pipefail
 python -m training --config core-v1-generalist --seeds 0 1 2 --jobs 2 \
   --out runs/core-v1-generalist --no-progress
