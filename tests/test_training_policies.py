@@ -23,12 +23,21 @@ ADMIT = "mcsf_gym/KVCacheScheduling-v0"
 K = 6
 
 
-@pytest.fixture(scope="module")
-def model() -> MaskablePPO:
+def _model(pool: str = "mean", positional: bool = False) -> MaskablePPO:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     env = make_vec_env(ADMIT, n_envs=1, env_kwargs={"window": K, "workload": "paper-model2:n=15"})
-    return MaskablePPO(SlotScoringPolicy, env, policy_kwargs={"window": K, "embed": 16}, seed=0)
+    kwargs = {"window": K, "embed": 16, "pool": pool, "positional": positional}
+    return MaskablePPO(SlotScoringPolicy, env, policy_kwargs=kwargs, seed=0)
+
+
+@pytest.fixture(
+    scope="module",
+    params=[("mean", False), ("mean-max", False), ("mean-max", True)],
+    ids=["mean", "mean-max", "mean-max-positional"],
+)
+def model(request) -> MaskablePPO:
+    return _model(*request.param)
 
 
 def _observations(n: int = 12) -> np.ndarray:
@@ -76,6 +85,10 @@ def test_scores_are_permutation_equivariant_and_the_value_invariant(model) -> No
     order = [3, 0, 5, 1, 4, 2]
     logits, values = _logits_and_values(model, full)
     logits_p, values_p = _logits_and_values(model, _permute_slots(full, order))
+    if model.policy.features_extractor.positional:
+        # Ranks are inputs: the same requests in other slots score differently.
+        assert not np.allclose(logits_p[:, :K], logits[:, order], atol=1e-4)
+        return
     np.testing.assert_allclose(logits_p[:, :K], logits[:, order], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(logits_p[:, K], logits[:, K], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(values_p, values, rtol=1e-5, atol=1e-6)
@@ -121,6 +134,11 @@ def test_the_policy_refuses_a_window_that_does_not_match() -> None:
         MaskablePPO(SlotScoringPolicy, env, policy_kwargs={"window": 6})
 
 
+def test_the_policy_refuses_an_unknown_pool() -> None:
+    with pytest.raises(ValueError, match="pool must be one of mean, mean-max, got 'sum'"):
+        _model(pool="sum")
+
+
 def test_the_training_config_checks_slot_set_settings() -> None:
     TrainConfig(policy="slot-set", normalize_obs=False)
     with pytest.raises(ValueError, match="normalize_obs = false"):
@@ -129,3 +147,7 @@ def test_the_training_config_checks_slot_set_settings() -> None:
         TrainConfig(policy="transformer")
     with pytest.raises(ValueError, match="flat observations"):
         TrainConfig(policy="slot-set", normalize_obs=False, env_kwargs={"observation": "dict"})
+    with pytest.raises(ValueError, match="slot_pool must be one of mean, mean-max"):
+        TrainConfig(policy="slot-set", normalize_obs=False, slot_pool="max")
+    with pytest.raises(ValueError, match="slot_positional must be true or false"):
+        TrainConfig(policy="slot-set", normalize_obs=False, slot_positional="yes")

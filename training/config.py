@@ -69,6 +69,8 @@ class TrainConfig:
         policy: ``"mlp"`` (SB3's MLP on the flat observation) or ``"slot-set"``
             (``training.policies.SlotScoringPolicy``: a deep-set encoder that scores every
             shown request; admit mode, flat observation, ``normalize_obs = false``).
+        slot_positional: ``"slot-set"``: give each slot its rank in the window as an input.
+        slot_pool: ``"slot-set"``: ``"mean"`` or ``"mean-max"`` pooling of the slots.
         algo_kwargs: further keyword arguments of the algorithm (``learning_rate``,
             ``n_steps``, ``batch_size``, ``gamma``, ``ent_coef``, ...).
         eval_freq: evaluate against MC-SF every this many environment steps (0: never).
@@ -85,10 +87,13 @@ class TrainConfig:
             instead of ``eval_seeds``. Empty: train on ``env_kwargs.workload``.
         tasks: the suite's tasks to train on (empty: all of them).
         valid_per_task: validation seeds per task in each periodic evaluation (``suite``).
-        imitate: start from a clone of a heuristic (``training.imitation``: ``"area-skip"`` or
-            ``"mcsf-skip"``; admit mode, ``normalize_obs = false``), or ``""``.
+        imitate: start from a clone of a registered heuristic (``training.imitation``): an
+            agent name, or with ``suite`` a table from task name to agent name (``"*"``: the
+            other tasks); admit mode, ``normalize_obs = false``. ``""``: no clone.
         imitation_steps: the heuristic's decisions the clone is fitted to.
         imitation_epochs: passes over them.
+        imitation_balance: weigh the decisions so that every task counts alike in the clone
+            (a task whose episodes take more decisions would otherwise dominate it).
         select_on: what ``best_model.zip`` minimises: ``"ratio_to_mcsf"`` (mean latency over
             MC-SF's) or ``"mean_ratio"`` (mean of per-scenario ratios: every scenario weighs
             alike, which suits tasks of different latency scales).
@@ -107,6 +112,8 @@ class TrainConfig:
     normalize_reward: bool = True
     net_arch: tuple[int, ...] = (128, 128)
     policy: str = "mlp"
+    slot_positional: bool = False
+    slot_pool: str = "mean"
     algo_kwargs: dict[str, Any] = field(default_factory=dict)
     eval_freq: int = 20_000
     eval_seeds: tuple[int, ...] = tuple(range(10_000, 10_016))
@@ -118,9 +125,10 @@ class TrainConfig:
     tasks: tuple[str, ...] = ()
     valid_per_task: int = 4
     select_on: str = "ratio_to_mcsf"
-    imitate: str = ""
+    imitate: str | dict[str, str] = ""
     imitation_steps: int = 50_000
     imitation_epochs: int = 5
+    imitation_balance: bool = False
 
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:
@@ -145,6 +153,12 @@ class TrainConfig:
                     self.policy,
                     "'mlp' unless algo is maskable-ppo with flat observations",
                 )
+            from training.policies import POOLS
+
+            if self.slot_pool not in POOLS:
+                _fail("slot_pool", self.slot_pool, f"one of {', '.join(POOLS)}")
+            if not isinstance(self.slot_positional, bool):
+                _fail("slot_positional", self.slot_positional, "true or false")
             if self.normalize_obs:
                 raise ValueError(
                     "policy 'slot-set' needs normalize_obs = false (per-slot statistics would "
@@ -180,18 +194,22 @@ class TrainConfig:
         _check_int("valid_per_task", self.valid_per_task, 1)
         for name in ("imitation_steps", "imitation_epochs"):
             _check_int(name, getattr(self, name), 1)
-        if self.imitate:
-            from training.imitation import TEACHERS
-
-            if self.imitate not in TEACHERS:
-                _fail("imitate", self.imitate, f"'' or one of {', '.join(TEACHERS)}")
-            if self.algo != "maskable-ppo" or self.action_mode != "admit" or self.normalize_obs:
-                _fail(
-                    "imitate",
-                    self.imitate,
-                    "'' unless algo is maskable-ppo (admit mode) with normalize_obs = false",
-                )
+        if not isinstance(self.imitation_balance, bool):
+            _fail("imitation_balance", self.imitation_balance, "true or false")
+        if self.imitate and (
+            self.algo != "maskable-ppo" or self.action_mode != "admit" or self.normalize_obs
+        ):
+            _fail(
+                "imitate",
+                self.imitate,
+                "'' unless algo is maskable-ppo (admit mode) with normalize_obs = false",
+            )
         self._check_suite()
+        if self.imitate:
+            from training.imitation import check_imitate
+
+            names = [task.name for task in self._suite_tasks()] if self.suite else None
+            check_imitate(self.imitate, names)
 
     def _check_suite(self) -> None:
         """Refuse task settings without a suite, or settings a suite task fixes."""
@@ -210,9 +228,13 @@ class TrainConfig:
             raise ValueError(
                 f"env_kwargs may not set {fixed} with suite {self.suite!r}: the tasks fix them"
             )
+        self._suite_tasks()  # unknown suite or task: the suite's own message
+
+    def _suite_tasks(self) -> tuple[Any, ...]:
+        """The suite tasks the run trains on."""
         from training.suite_tasks import suite_tasks
 
-        suite_tasks(self.suite, tasks)  # unknown suite or task: the suite's own message
+        return suite_tasks(self.suite, self.tasks)
 
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: Any) -> TrainConfig:

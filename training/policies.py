@@ -59,8 +59,12 @@ def _mlp(inputs: int, hidden: int, outputs: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), nn.Linear(hidden, outputs))
 
 
+#: How the slot embeddings are pooled: their masked mean, or the mean and the maximum.
+POOLS = ("mean", "mean-max")
+
+
 class SlotSetExtractor(BaseFeaturesExtractor):
-    """Deep-set features: ``[slot scores (K), advance score, context (d), pooled (d)]``.
+    """Deep-set features: ``[slot scores (K), advance score, context (d), pooled]``.
 
     It needs the environment's raw observations (every feature is already in ``[0, 1]``):
     VecNormalize scales each slot index with its own statistics, which would make the slots
@@ -71,9 +75,23 @@ class SlotSetExtractor(BaseFeaturesExtractor):
         observation_space: the flat ``Box`` of the environment.
         window: ``K``.
         embed: the width ``d`` of the embeddings.
+        positional: give every slot its rank in the window (``k / (K - 1)``) as one more
+            input. The window is ordered (by prediction in MC-SF's order), so the rank says
+            which request a rule that walks the order would take first; the scores are then
+            no longer permutation-equivariant.
+        pool: ``"mean"`` (``d`` pooled features) or ``"mean-max"`` (``2 d``: the maximum
+            lets a head see one slot, e.g. "the first request does not fit", whatever the
+            number of requests).
     """
 
-    def __init__(self, observation_space: spaces.Box, window: int, embed: int = 64) -> None:
+    def __init__(
+        self,
+        observation_space: spaces.Box,
+        window: int,
+        embed: int = 64,
+        positional: bool = False,
+        pool: str = "mean",
+    ) -> None:
         size = int(observation_space.shape[0])
         bins2 = size - _N_GLOBAL - window * _N_SLOT
         if bins2 < 0 or bins2 % 2:
@@ -81,12 +99,20 @@ class SlotSetExtractor(BaseFeaturesExtractor):
                 f"observation of {size} features does not fit window={window} "
                 f"({_N_GLOBAL} + {_N_SLOT} x window + 2 x bins)"
             )
-        super().__init__(observation_space, features_dim=window + 1 + 2 * embed)
+        if pool not in POOLS:
+            raise ValueError(f"slot-set pool must be one of {', '.join(POOLS)}, got {pool!r}")
+        pooled = embed * (2 if pool == "mean-max" else 1)
+        super().__init__(observation_space, features_dim=window + 1 + embed + pooled)
         self.window = window
+        self.positional = bool(positional)
+        self.pool = pool
+        #: The width of ``[context, pooled]``, the input of the value head.
+        self.summary_dim = embed + pooled
+        inputs = _N_SLOT + (1 if self.positional else 0)
         self.context_net = _mlp(_N_GLOBAL + bins2, embed, embed)
-        self.slot_net = _mlp(_N_SLOT + embed, embed, embed)
-        self.score_net = _mlp(2 * embed, embed, 1)
-        self.advance_net = _mlp(2 * embed, embed, 1)
+        self.slot_net = _mlp(inputs + embed, embed, embed)
+        self.score_net = _mlp(embed + pooled, embed, 1)
+        self.advance_net = _mlp(embed + pooled, embed, 1)
         for head in (self.score_net, self.advance_net):  # near-uniform initial policy
             nn.init.orthogonal_(head[-1].weight, gain=0.01)
             nn.init.zeros_(head[-1].bias)
@@ -95,12 +121,17 @@ class SlotSetExtractor(BaseFeaturesExtractor):
         """Scores and pooled features for a batch of flat observations."""
         context, slots, occupied = split_observation(observations, self.window)
         ctx = torch.relu(self.context_net(context))
-        k = slots.shape[1]
-        embedded = torch.relu(
-            self.slot_net(torch.cat([slots, ctx.unsqueeze(1).expand(-1, k, -1)], dim=2))
-        )
+        batch, k = slots.shape[0], slots.shape[1]
+        parts = [slots, ctx.unsqueeze(1).expand(-1, k, -1)]
+        if self.positional:
+            rank = torch.linspace(0.0, 1.0, k, dtype=slots.dtype, device=slots.device)
+            parts.insert(1, rank.view(1, k, 1).expand(batch, -1, -1))
+        embedded = torch.relu(self.slot_net(torch.cat(parts, dim=2)))
         weights = occupied.unsqueeze(2).to(embedded.dtype)
         pooled = (embedded * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+        if self.pool == "mean-max":
+            # Embeddings are >= 0 (ReLU), so zeroing the padding leaves the maximum unchanged.
+            pooled = torch.cat([pooled, (embedded * weights).amax(1)], dim=1)
         scores = self.score_net(
             torch.cat([embedded, pooled.unsqueeze(1).expand(-1, k, -1)], dim=2)
         ).squeeze(2)
@@ -130,6 +161,8 @@ class SlotScoringPolicy(MaskableActorCriticPolicy):
         window: ``K`` (must match the action space).
         embed: the embedding width ``d``.
         value_hidden: hidden width of the value head (on ``[context, pooled]``).
+        positional: slot ranks as inputs (:class:`SlotSetExtractor`).
+        pool: ``"mean"`` or ``"mean-max"`` (:class:`SlotSetExtractor`).
         **kwargs: passed to :class:`MaskableActorCriticPolicy` (``net_arch`` is fixed).
 
     Raises:
@@ -144,6 +177,8 @@ class SlotScoringPolicy(MaskableActorCriticPolicy):
         window: int = 8,
         embed: int = 64,
         value_hidden: int = 64,
+        positional: bool = False,
+        pool: str = "mean",
         **kwargs: Any,
     ) -> None:
         if int(action_space.n) != window + 1:
@@ -154,9 +189,16 @@ class SlotScoringPolicy(MaskableActorCriticPolicy):
         self.window = window
         self.embed = embed
         self.value_hidden = value_hidden
+        self.positional = positional
+        self.pool = pool
         kwargs.pop("net_arch", None)
         kwargs["features_extractor_class"] = SlotSetExtractor
-        kwargs["features_extractor_kwargs"] = {"window": window, "embed": embed}
+        kwargs["features_extractor_kwargs"] = {
+            "window": window,
+            "embed": embed,
+            "positional": positional,
+            "pool": pool,
+        }
         super().__init__(observation_space, action_space, lr_schedule, net_arch=[], **kwargs)
 
     def _build(self, lr_schedule: Any) -> None:
@@ -165,7 +207,7 @@ class SlotScoringPolicy(MaskableActorCriticPolicy):
         self.action_net = _Slice(0, k + 1)
         self.value_net = nn.Sequential(
             _Slice(k + 1, None),
-            nn.Linear(2 * self.embed, self.value_hidden),
+            nn.Linear(self.features_extractor.summary_dim, self.value_hidden),
             nn.Tanh(),
             nn.Linear(self.value_hidden, 1),
         )
@@ -175,5 +217,11 @@ class SlotScoringPolicy(MaskableActorCriticPolicy):
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
-        data.update(window=self.window, embed=self.embed, value_hidden=self.value_hidden)
+        data.update(
+            window=self.window,
+            embed=self.embed,
+            value_hidden=self.value_hidden,
+            positional=self.positional,
+            pool=self.pool,
+        )
         return data

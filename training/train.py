@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from agents.learned import CONFIG_FILE, MODEL_FILE, normalizer_path_for
 from training.config import TrainConfig
 
@@ -54,7 +56,12 @@ def _new_model(config: TrainConfig, venv: Any, out: Path) -> Any:
 
         policy = SlotScoringPolicy
         window = int(venv.action_space.n) - 1
-        policy_kwargs = {"window": window, "embed": config.net_arch[0]}
+        policy_kwargs = {
+            "window": window,
+            "embed": config.net_arch[0],
+            "positional": config.slot_positional,
+            "pool": config.slot_pool,
+        }
     try:
         return cls(
             policy,
@@ -155,18 +162,25 @@ def train(
 
 
 def _imitate(config: TrainConfig, model: Any, out: Path, log: Callable[[str], None] | None) -> None:
-    """Fit the new model to the heuristic ``config.imitate`` (``training.imitation``)."""
-    from training.imitation import agreement, clone, collect
+    """Fit the new model to the heuristics ``config.imitate`` (``training.imitation``)."""
+    from training.imitation import balanced_weights, clone, collect, matches
 
     started = time.time()
-    data = collect(config, config.imitation_steps)
-    losses = clone(model, data, config.imitation_epochs, seed=config.seed)
+    data, labels, teachers = collect(config, config.imitation_steps)
+    weights = balanced_weights(labels) if config.imitation_balance else None
+    losses = clone(model, data, config.imitation_epochs, seed=config.seed, weights=weights)
+    hits = matches(model, data)
     record = {
         "teacher": config.imitate,
+        "teachers": teachers,
         "decisions": len(data[2]),
         "epochs": config.imitation_epochs,
+        "balanced": config.imitation_balance,
         "losses": losses,
-        "agreement": agreement(model, data),
+        "agreement": float(hits.mean()),
+        "agreement_by_task": {
+            str(task): float(hits[labels == task].mean()) for task in np.unique(labels)
+        },
         "wall_s": round(time.time() - started, 1),
     }
     (out / "imitation.json").write_text(json.dumps(record, indent=2) + "\n")
