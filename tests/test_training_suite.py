@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -172,3 +173,24 @@ def test_the_shipped_generalist_runs_as_an_agent_under_its_eviction() -> None:
         scenario.instance, agent, memory=scenario.memory, time_model=task.time_model, seed=0
     )
     assert result.metrics["mean_latency"] > 0
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None, reason="ray is not installed (pip install ray)"
+)
+def test_seeds_train_as_ray_tasks(tmp_path: Path) -> None:
+    import ray
+
+    config = _config(tmp_path / "runs", total_timesteps=128, eval_freq=0)
+    paths = train_seeds(config, [3, 4], backend="ray", jobs=2, command=["test"])
+    assert paths == [tmp_path / "runs" / f"seed-{seed}" / "model.zip" for seed in (3, 4)]
+    for seed, path in zip((3, 4), paths, strict=True):
+        record = json.loads((path.parent / "run.json").read_text())
+        assert record["seed"] == seed and record["command"] == ["test"]
+        assert make_agent(f"maskable-ppo:{path}").default_eviction == "newest-first"
+    assert not ray.is_initialized()  # the local instance it started is stopped again
+    # an error inside a seed's task comes back as the error itself, not a Ray wrapper
+    bad = _config(tmp_path / "bad", algo_kwargs={"n_steps": 64, "no_such_argument": 1})
+    with pytest.raises(ValueError, match="no_such_argument") as error:
+        train_seeds(bad, [0], backend="ray")
+    assert type(error.value) is ValueError

@@ -89,10 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("local", "ray"),
         default="local",
         help="with --seeds: 'local' (a pool of --jobs processes) or 'ray' (one Ray task per "
-        "seed on the cluster ray.init() finds; pip install 'mcsf-gym[ray]')",
+        "seed, one CPU each, on the cluster named by RAY_ADDRESS, else on a local Ray "
+        "instance of --jobs CPUs; pip install 'mcsf-gym[ray]')",
     )
     parser.add_argument(
-        "--jobs", type=int, default=2, help="with --seeds and --backend local: processes"
+        "--jobs",
+        type=int,
+        default=2,
+        help="with --seeds: seeds trained at a time (local processes, or the CPUs of a "
+        "local Ray instance)",
     )
     parser.add_argument(
         "--eval-freq",

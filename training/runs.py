@@ -2,7 +2,8 @@
 
 ``python -m training --config X --seeds 0 1 2 --jobs 2`` trains seed ``S`` into ``OUT/seed-S``
 (``--backend local``: a process pool of ``--jobs`` processes; ``--backend ray``: one Ray task
-per seed, on the cluster ``ray.init()`` finds, one CPU each). Every run folder, single or
+per seed, one CPU each, on the cluster ``RAY_ADDRESS`` names or on a local Ray instance of
+``--jobs`` CPUs). Every run folder, single or
 not, receives ``run.json`` (:func:`write_run_record`): the command line, the resolved
 configuration, the seed, the package version, the git commit, and the wall time and steps per
 second of the run.
@@ -136,7 +137,7 @@ def train_seeds(
     payloads = [seed_config(config, seed).to_dict() for seed in seeds]
     started = time.time()
     if backend == "ray":
-        paths = _run_ray(payloads, command)
+        paths = _run_ray(payloads, command, jobs)
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -149,14 +150,36 @@ def train_seeds(
     return [Path(path) for path in paths]
 
 
-def _run_ray(payloads: list[dict[str, Any]], command: list[str]) -> list[str]:
-    """One Ray task per seed (one CPU each) on the cluster ``ray.init()`` connects to."""
+def _run_ray(payloads: list[dict[str, Any]], command: list[str], jobs: int) -> list[str]:
+    """One Ray task per seed (one CPU each); the model paths in seed order.
+
+    Joins the cluster ``ray.init()`` finds (``RAY_ADDRESS``, or one already initialised in
+    this process); otherwise it starts a local Ray instance of ``jobs`` CPUs and stops it at
+    the end. A seed's error is raised as the error itself, after the other seeds are
+    cancelled.
+    """
     try:
         import ray
     except ImportError as error:
         raise ImportError(
             "--backend ray needs Ray: pip install 'mcsf-gym[ray]' (or pip install ray)"
         ) from error
-    ray.init(ignore_reinit_error=True)
-    remote = ray.remote(num_cpus=1)(_train_one)
-    return list(ray.get([remote.remote(payload, command) for payload in payloads]))
+    started = not ray.is_initialized()
+    if started:
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True}
+        if not os.environ.get("RAY_ADDRESS"):
+            options["num_cpus"] = jobs
+        ray.init(**options)
+    try:
+        remote = ray.remote(num_cpus=1)(_train_one)
+        references = [remote.remote(payload, command) for payload in payloads]
+        try:
+            return list(ray.get(references))
+        except ray.exceptions.RayTaskError as error:
+            for reference in references:
+                ray.cancel(reference)
+            cause = getattr(error, "cause", None)
+            raise (cause if isinstance(cause, Exception) else error) from None
+    finally:
+        if started:
+            ray.shutdown()
