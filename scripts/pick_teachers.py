@@ -29,7 +29,12 @@ DEFAULT_AGENTS = ("mcsf", "area-skip", "sorted-f", "gba", "mcsf-skip")
 
 
 def measure(
-    suite: str, agents: Sequence[str], eviction: str, first: int, count: int
+    suite: str,
+    agents: Sequence[str],
+    eviction: str,
+    first: int,
+    count: int,
+    tasks: Sequence[str] | None = None,
 ) -> list[dict[str, object]]:
     """One row per task and agent: mean total latency over the chosen validation seeds."""
     from agents.registry import make_agent
@@ -37,7 +42,7 @@ def measure(
     from mcsf_gym.suites import load_suite
 
     rows: list[dict[str, object]] = []
-    for task in load_suite(suite).select(None):
+    for task in load_suite(suite).select(list(tasks) if tasks else None):
         seeds = task.valid_seeds[first : first + count]
         if len(seeds) < count:
             raise ValueError(
@@ -94,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", default="core-v1", help="the benchmark suite")
+    parser.add_argument("--tasks", nargs="+", default=None, help="tasks (default: all)")
     parser.add_argument(
         "--agents", nargs="+", default=list(DEFAULT_AGENTS), help="candidate teachers"
     )
@@ -113,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.first < 0 or args.count < 1:
         parser.error(f"--first must be >= 0 and --count >= 1, got {args.first} and {args.count}")
     try:
-        rows = measure(args.suite, args.agents, args.eviction, args.first, args.count)
+        rows = measure(args.suite, args.agents, args.eviction, args.first, args.count, args.tasks)
     except ValueError as error:
         parser.error(str(error))
     write_rows(rows, args.out)
