@@ -185,7 +185,7 @@ def _local(jobs: Sequence[Job], fn: Callable[[Job], Any], workers: int) -> Itera
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _unwrap_ray_error(error: Exception) -> Exception:
+def unwrap_ray_error(error: Exception) -> Exception:
     """The user's exception inside a Ray task error (so it prints as one line)."""
     cause = getattr(error, "cause", None)
     return cause if isinstance(cause, Exception) else error
@@ -214,7 +214,7 @@ def _ray(
             except ray.exceptions.RayTaskError as error:
                 for reference in pending:
                     ray.cancel(reference)
-                raise _unwrap_ray_error(error) from None
+                raise unwrap_ray_error(error) from None
             yield result
     finally:
         if started:

@@ -196,18 +196,16 @@ class TrainConfig:
             _check_int(name, getattr(self, name), 1)
         if not isinstance(self.imitation_balance, bool):
             _fail("imitation_balance", self.imitation_balance, "true or false")
-        if self.imitate and (
-            self.algo != "maskable-ppo" or self.action_mode != "admit" or self.normalize_obs
-        ):
-            _fail(
-                "imitate",
-                self.imitate,
-                "'' unless algo is maskable-ppo (admit mode) with normalize_obs = false",
-            )
         self._check_suite()
         if self.imitate:
             from training.imitation import check_imitate
 
+            if self.algo != "maskable-ppo" or self.action_mode != "admit" or self.normalize_obs:
+                _fail(
+                    "imitate",
+                    self.imitate,
+                    "'' unless algo is maskable-ppo (admit mode) with normalize_obs = false",
+                )
             names = [task.name for task in self._suite_tasks()] if self.suite else None
             check_imitate(self.imitate, names)
 

@@ -53,10 +53,10 @@ def check_imitate(imitate: Any, task_names: list[str] | None) -> None:
     """
     from agents.registry import AGENTS, make_agent
 
-    if isinstance(imitate, str):
-        table = {OTHER_TASKS: imitate}
-    elif isinstance(imitate, Mapping) and task_names is not None and imitate:
-        table = dict(imitate)
+    if isinstance(imitate, str) or (
+        isinstance(imitate, Mapping) and task_names is not None and imitate
+    ):
+        table = teacher_table(imitate)
     else:
         expected = "an agent name" + ("" if task_names is None else " or a table {task: agent}")
         raise ValueError(f"imitate must be '' or {expected}, got {imitate!r}")

@@ -158,6 +158,8 @@ def _run_ray(payloads: list[dict[str, Any]], command: list[str], jobs: int) -> l
     the end. A seed's error is raised as the error itself, after the other seeds are
     cancelled.
     """
+    from evaluation.runner import unwrap_ray_error
+
     try:
         import ray
     except ImportError as error:
@@ -178,8 +180,7 @@ def _run_ray(payloads: list[dict[str, Any]], command: list[str], jobs: int) -> l
         except ray.exceptions.RayTaskError as error:
             for reference in references:
                 ray.cancel(reference)
-            cause = getattr(error, "cause", None)
-            raise (cause if isinstance(cause, Exception) else error) from None
+            raise unwrap_ray_error(error) from None
     finally:
         if started:
             ray.shutdown()
