@@ -33,6 +33,11 @@ MASKINGS = ("lookahead", "next-round", "none")
 
 RENDER_MODES = ("ansi", "rgb_array")
 
+#: Which implementation steps the environment (see ``mcsf_gym.env.native``): the Python
+#: objects (engine, boundary, encoder), the compiled kernel, or the kernel where it supports
+#: the settings.
+BACKENDS = ("python", "compiled", "auto")
+
 #: ``max_steps="auto"`` truncates after ``AUTO_STEPS_FACTOR * (n + sum(output)) +
 #: AUTO_STEPS_MIN`` steps. ``n + sum(output)`` is what serving the requests one at a time takes
 #: (one admission per request, one round per output token); evictions add rounds, and the rule
@@ -105,6 +110,7 @@ class EnvConfig:
     reward_scale: float = 1.0
     render_mode: str | None = None
     allow_idle: bool = False
+    backend: str = "python"
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> EnvConfig:
@@ -160,6 +166,7 @@ class EnvConfig:
         if not isinstance(self.allow_idle, (bool, np.bool_)):
             raise ValueError(f"allow_idle must be True or False, got {self.allow_idle!r}")
         object.__setattr__(self, "allow_idle", bool(self.allow_idle))
+        _choice("backend", self.backend, BACKENDS)
 
     def step_limit(self, instance: Instance) -> int | None:
         """The step after which an episode on ``instance`` is truncated (``None``: never)."""

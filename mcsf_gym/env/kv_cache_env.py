@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from mcsf_gym.core.config import SimConfig
 from mcsf_gym.core.engine import Engine
 from mcsf_gym.core.eviction import EvictionPolicy
+from mcsf_gym.core.instance import Instance
 from mcsf_gym.core.predictions import Predictor
 from mcsf_gym.core.time_models import TimeModel
 from mcsf_gym.env.actions import ActionType
@@ -23,6 +24,7 @@ from mcsf_gym.env.config import (
     EnvConfig,
     check_keywords,
 )
+from mcsf_gym.env.native import NativeBatch, resolve_backend
 from mcsf_gym.env.observations import ObservationType
 from mcsf_gym.env.rendering import render_ansi, render_rgb
 from mcsf_gym.env.scenarios import ScenarioSource, resolve_workload
@@ -266,6 +268,7 @@ class KVCacheSchedulingEnv(gym.Env):
         reward_scale: float = 1.0,
         render_mode: str | None = None,
         allow_idle: bool = False,
+        backend: str = "python",
         **unknown: Any,
     ) -> None:
         check_keywords(unknown, ENV_KEYWORDS, "environment keyword")
@@ -285,6 +288,7 @@ class KVCacheSchedulingEnv(gym.Env):
             reward_scale=reward_scale,
             render_mode=render_mode,
             allow_idle=allow_idle,
+            backend=backend,
         )
         config = self.config
         self.render_mode = render_mode
@@ -308,6 +312,11 @@ class KVCacheSchedulingEnv(gym.Env):
         self._mask_key: tuple[Boundary | None, int] = (None, -1)
         #: The step count at which the current episode is truncated (``None``: never).
         self.step_limit: int | None = None
+        #: The compiled backend's state (``None`` under the Python backend).
+        self.native: NativeBatch | None = (
+            NativeBatch(config, 1) if resolve_backend(config, backend) else None
+        )
+        self._native_running = False
 
     # ----------------------------------------------------------------- gym API
     def reset(
@@ -331,6 +340,8 @@ class KVCacheSchedulingEnv(gym.Env):
             eviction=self.config.eviction,
             seed=int(rng.integers(2**31)),
         )
+        if self.native is not None:
+            return self._reset_native(instance, config)
         self.engine = Engine(instance, config)
         self._history = [snapshot(self.engine.view)] if self.render_mode == "rgb_array" else None
         self.boundary = self.config.make_boundary(self.engine.view)
@@ -347,6 +358,52 @@ class KVCacheSchedulingEnv(gym.Env):
         }
         return self.observation_type.observe(self.boundary), info
 
+    def _reset_native(self, instance: Instance, config: SimConfig) -> tuple[Any, dict[str, Any]]:
+        """:meth:`reset` under the compiled backend, from the drawn scenario."""
+        native: NativeBatch = self.native  # type: ignore[assignment]
+        self._native_running = False
+        self.step_limit = self.config.step_limit(instance)
+        native.load(0, instance, config.capacity, config.resolved_time_model, self.step_limit)
+        self._native_running = True
+        self._steps = 0
+        self._invalid = 0
+        info = {
+            "latency": 0.0,
+            "rounds": 0,
+            "invalid_action": False,
+            "invalid_actions": 0,
+            "time": native.time(0),
+            "action_mask": native.masks[0].copy(),
+        }
+        return self.observation_type.from_flat(native.observations[0].copy()), info
+
+    def _step_native(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """:meth:`step` under the compiled backend."""
+        native: NativeBatch = self.native  # type: ignore[assignment]
+        self._transition_native(action)
+        terminated, truncated = native.ended(0)
+        info = native.step_info(0)
+        if terminated or truncated:
+            info.update(self.final_info(terminated))
+        reward = -info["latency"] / self.config.reward_scale
+        observation = self.observation_type.from_flat(native.observations[0].copy())
+        return observation, reward, terminated, truncated, info
+
+    def _transition_native(self, action: Any) -> tuple[float, int, bool]:
+        """:meth:`transition` under the compiled backend."""
+        native: NativeBatch = self.native  # type: ignore[assignment]
+        if not self._native_running:
+            raise RuntimeError("call reset() before step(): no episode is running")
+        native.set_action(0, action)
+        native.active[0] = True
+        native.step()
+        terminated, _ = native.ended(0)
+        self._native_running = not terminated
+        self._steps += 1
+        info = native.step_info(0)
+        self._invalid = info["invalid_actions"]
+        return info["latency"], info["rounds"], info["invalid_action"]
+
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Apply ``action`` (see the class docstring).
 
@@ -354,6 +411,8 @@ class KVCacheSchedulingEnv(gym.Env):
             RuntimeError: if called before ``reset`` or after the episode terminated.
             ValueError: for an action of the wrong kind (a non-integer, a wrong shape).
         """
+        if self.native is not None:
+            return self._step_native(action)
         latency, rounds, invalid = self.transition(action)
         boundary: Boundary = self.boundary  # type: ignore[assignment]
         terminated = self.engine.done  # type: ignore[union-attr]
@@ -382,6 +441,8 @@ class KVCacheSchedulingEnv(gym.Env):
             RuntimeError: if called before ``reset`` or after the episode terminated.
             ValueError: for an action of the wrong kind (a non-integer, a wrong shape).
         """
+        if self.native is not None:
+            return self._transition_native(action)
         boundary = self.boundary
         engine = self.engine
         if boundary is None or engine is None or engine.done:
@@ -406,24 +467,27 @@ class KVCacheSchedulingEnv(gym.Env):
         ``result`` and ``metrics`` if it ``terminated``, else ``truncation`` (warning on the
         environment's first truncation).
         """
+        native = self.native
         if terminated:
-            result = self.engine.result()  # type: ignore[union-attr]
+            result = self.engine.result() if native is None else native.result(0)  # type: ignore[union-attr]
             return {"result": result, "metrics": result.metrics}
         return {"truncation": self._truncation(self.step_limit)}  # type: ignore[arg-type]
 
     def _truncation(self, limit: int) -> dict[str, Any]:
         """The ``info["truncation"]`` entry, warning on the environment's first truncation."""
-        view = self.engine.view  # type: ignore[union-attr]
-        entry = {
-            "step_limit": limit,
-            "unfinished": int(view.prompt.size - view.n_finished),
-            "time": view.time,
-        }
+        native = self.native
+        if native is None:
+            view = self.engine.view  # type: ignore[union-attr]
+            total = view.prompt.size
+            entry = {"step_limit": limit, "unfinished": int(total - view.n_finished), "time": view.time}
+        else:
+            total = native.instances[0].n  # type: ignore[union-attr]
+            entry = {"step_limit": limit, "unfinished": native.unfinished(0), "time": native.time(0)}
         if not self._warned_truncation:
             self._warned_truncation = True
             warnings.warn(
                 f"episode truncated after {limit} steps with {entry['unfinished']} of "
-                f"{view.prompt.size} requests unfinished (no metrics); a policy that keeps "
+                f"{total} requests unfinished (no metrics); a policy that keeps "
                 "idling or evicting does not finish: see max_steps and allow_idle "
                 "(warned once per environment; info['truncation'] marks every truncation)",
                 stacklevel=4,
@@ -447,6 +511,10 @@ class KVCacheSchedulingEnv(gym.Env):
         Raises:
             RuntimeError: if called before ``reset``.
         """
+        if self.native is not None:
+            if not self._native_running and self.native.instances[0] is None:
+                raise RuntimeError("call reset() before action_masks()")
+            return self.native.masks[0].copy()
         return self.shared_action_masks().copy()
 
     def shared_action_masks(self) -> NDArray[np.bool_]:
@@ -458,6 +526,10 @@ class KVCacheSchedulingEnv(gym.Env):
         Raises:
             RuntimeError: if called before ``reset``.
         """
+        if self.native is not None:
+            mask = self.action_masks()
+            mask.flags.writeable = False
+            return mask
         boundary = self.boundary
         if boundary is None:
             raise RuntimeError("call reset() before action_masks()")

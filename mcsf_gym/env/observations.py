@@ -228,6 +228,10 @@ class ObservationType(ABC):
     def observe(self, boundary: Boundary) -> Any:
         """The observation of the current state."""
 
+    @abstractmethod
+    def from_flat(self, flat: NDArray[np.float32]) -> Any:
+        """The observation whose flat feature vector is ``flat`` (a fresh array it may keep)."""
+
 
 class FlatObservation(ObservationType):
     """``Box(0, 1, (8 + 6 K + 2 B,), float32)``: the features in the module's table order."""
@@ -239,6 +243,10 @@ class FlatObservation(ObservationType):
     def observe(self, boundary: Boundary) -> NDArray[np.float32]:
         """The flat feature vector."""
         return self.encoder.encode(boundary)
+
+    def from_flat(self, flat: NDArray[np.float32]) -> NDArray[np.float32]:
+        """``flat`` itself."""
+        return flat
 
 
 class DictObservation(ObservationType):
@@ -264,8 +272,11 @@ class DictObservation(ObservationType):
 
     def observe(self, boundary: Boundary) -> dict[str, NDArray[np.float32]]:
         """The features, split by kind."""
+        return self.from_flat(self.encoder.encode(boundary))
+
+    def from_flat(self, flat: NDArray[np.float32]) -> dict[str, NDArray[np.float32]]:
+        """The flat features ``flat``, split by kind."""
         encoder = self.encoder
-        flat = encoder.encode(boundary)
         start = encoder.n_global
         stop = start + encoder.window * len(SLOT_FEATURES)
         slots = flat[start:stop].reshape(encoder.window, len(SLOT_FEATURES))
