@@ -53,11 +53,11 @@ def walk_prefix(view: StateView, chunks: Chunks, alpha: float) -> list[int]:
 def walk_ids(view: StateView, candidates: Iterable[int], alpha: float) -> list[int]:
     """:func:`walk_prefix` over waiting ids given one by one (a lazy iterator stops early).
 
-    The first candidate is tested alone (most walks stop there); the next ones in chunks of
-    growing size, each tested and added in order by
+    The first candidate is tested alone, on the engine's profile in place
+    (:meth:`~mcsf_gym.core.view.StateView.admission_fits`: most walks stop there); the next
+    ones in chunks of growing size, each tested and added in order by
     :meth:`~mcsf_gym.core.lookahead.AdmissionCheck.add_while_fits` (the same answers).
     """
-    check = view.admission_check(alpha)
     prompts = view.prompts
     length_of = view.predicted_length_of
     candidates = iter(candidates)
@@ -66,8 +66,9 @@ def walk_ids(view: StateView, candidates: Iterable[int], alpha: float) -> list[i
         return []
     prompt = prompts[request]
     length = length_of(request)
-    if not check.fits(prompt, length):
+    if not view.admission_fits(prompt, length, alpha):
         return [] if view.n_running else [request]
+    check = view.admission_check(alpha)
     check.add(prompt, length)
     admitted = [request]
     for chunk in chunked(candidates):

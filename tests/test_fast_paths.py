@@ -29,7 +29,7 @@ from mcsf_gym.core import kernels
 from mcsf_gym.core.config import SimConfig
 from mcsf_gym.core.engine import Engine
 from mcsf_gym.core.instance import Instance
-from mcsf_gym.core.lookahead import AdmissionCheck, MemoryProfile
+from mcsf_gym.core.lookahead import AdmissionCheck, MemoryProfile, add_while_fits_sliced
 from mcsf_gym.core.simulate import simulate
 from mcsf_gym.core.view import WAITING, StateView
 
@@ -102,6 +102,13 @@ def test_profile_and_check_match_the_definition(data: st.DataObject) -> None:
         copied = AdmissionCheck(profile.window(now, length), cap)
         memory = naive.window(now, length)
         assert fast.feasible == copied.feasible == (max(memory, default=0) <= cap)
+        # The unbuilt test of a walk's first candidate (no prediction, past the slots, within).
+        size = data.draw(st.integers(1, 9))
+        within = data.draw(st.integers(1, horizon + 1))
+        for prompt, prediction in [(size, 0), (1, horizon + 3), (size, within)]:
+            assert AdmissionCheck.fits_on_profile(
+                profile, now, length, cap, prompt, prediction
+            ) == AdmissionCheck.on_profile(profile, now, length, cap).fits(prompt, prediction)
         for _ in range(data.draw(st.integers(0, 4))):
             prompt = data.draw(st.integers(1, 9))
             prediction = data.draw(st.integers(1, horizon + 4))  # past the profile's slots too
@@ -405,6 +412,12 @@ def test_the_batch_kernel_adds_what_one_by_one_adds(memory, cap, candidates) -> 
     lengths = np.array([prediction for _, prediction in candidates], dtype=np.int64)
     size = max([len(memory), *lengths.tolist(), 1])
     kernels_to_test = [kernels.add_while_fits]
+    if candidates:  # the numpy path takes lists and needs at least one candidate
+        kernels_to_test.append(
+            lambda shifted, prompts, lengths, cap: add_while_fits_sliced(
+                shifted, prompts.tolist(), lengths.tolist(), cap
+            )
+        )
     if COMPILED is not None:
         kernels_to_test.append(COMPILED)
     for kernel in kernels_to_test:
@@ -415,6 +428,12 @@ def test_the_batch_kernel_adds_what_one_by_one_adds(memory, cap, candidates) -> 
             assert kernel(shifted, prompts, lengths, float(cap)) == expected
             after = (shifted - np.arange(1, size + 1)).tolist()
             assert max([0, *after]) == plain.peak()
+    if candidates:  # the check's own batch method: the same count and the same state
+        batch = AdmissionCheck(window, cap)
+        added = batch.add_while_fits(prompts.tolist(), lengths.tolist())
+        assert added == expected
+        assert batch.peak() == plain.peak()
+        assert batch.feasible == plain.feasible
 
 
 @pytest.fixture

@@ -43,6 +43,24 @@ def _top(values: NDArray[np.int64]) -> int:
     return int(values[values.argmax()])
 
 
+def add_while_fits_sliced(
+    shifted: NDArray[np.int64], prompts: Sequence[int], lengths: Sequence[int], cap: float
+) -> int:
+    """:func:`mcsf_gym.core.kernels.add_while_fits` on numpy slices: same answers, same state.
+
+    Candidate ``j`` (prompt ``s = prompts[j] >= 0``, length ``p = lengths[j] >= 1``, with
+    ``shifted`` at least ``p`` long) fits when ``max(shifted[:p]) + s <= cap``; adding it
+    raises ``shifted[h - 1]`` by ``s + h`` for ``h <= p``. Returns how many were added.
+    """
+    steps = ramp(max(prompts) + max(lengths))
+    for added, (prompt, length) in enumerate(zip(prompts, lengths, strict=True)):
+        head = shifted[:length]
+        if head.item(head.argmax()) + prompt > cap:
+            return added
+        head += steps[prompt : prompt + length]
+    return len(prompts)
+
+
 class MemoryProfile:
     """Predicted memory of the running set at every future round boundary.
 
@@ -248,6 +266,34 @@ class AdmissionCheck:
         check._feasible = True if window == 0 else None  # computed when first needed
         return check
 
+    @staticmethod
+    def fits_on_profile(
+        profile: MemoryProfile, boundary: int, length: int, cap: float, prompt: int, prediction: int
+    ) -> bool:
+        """``on_profile(profile, boundary, length, cap).fits(prompt, prediction)``, unbuilt.
+
+        The test of a walk's first candidate, which usually ends the walk: it reads the
+        profile's slots in place and builds no check.
+        """
+        size = profile._size
+        window = max(0, min(int(length), size - 1))
+        if prediction <= 0 or prediction >= size:
+            return AdmissionCheck.on_profile(profile, boundary, window, cap).fits(
+                prompt, prediction
+            )
+        buffer = profile._shifted
+        first = (boundary + 1) % size
+        stop = first + prediction
+        if stop <= size:
+            part = buffer[first:stop]
+            top = part.item(part.argmax())
+        else:
+            head, tail = buffer[first:], buffer[: stop - size]
+            top = max(head.item(head.argmax()), tail.item(tail.argmax()))
+        if top - boundary + prompt > cap:
+            return False
+        return window == 0 or profile.peak(boundary, window) <= cap
+
     @property
     def feasible(self) -> bool:
         """Whether the running set (and the candidates added) stays within ``cap`` as predicted."""
@@ -346,11 +392,11 @@ class AdmissionCheck:
         """Add candidates in order while each fits (with those before it); return how many.
 
         The same answers and the same final state as :meth:`fits` then :meth:`add` for each
-        until the first that does not fit; with numba installed, in one compiled loop
-        (:mod:`mcsf_gym.core.kernels`).
+        until the first that does not fit: with numba installed, in one compiled loop
+        (:mod:`mcsf_gym.core.kernels`), otherwise a maximum and an addition on a slice per
+        candidate (:func:`add_while_fits_sliced`).
         """
-        kernel = compiled_kernel() if len(prompts) > 1 else None
-        if kernel is None or not self.feasible or min(predictions) <= 0:
+        if not self.feasible or min(predictions) <= 0 or min(prompts) < 0:
             added = 0
             for prompt, prediction in zip(prompts, predictions, strict=True):
                 if not self.fits(prompt, prediction):
@@ -358,8 +404,11 @@ class AdmissionCheck:
                 self.add(prompt, prediction)
                 added += 1
             return added
+        kernel = compiled_kernel() if len(prompts) > 1 else None
         shifted = self._materialize(max(predictions))
         self._asked = None
+        if kernel is None:
+            return add_while_fits_sliced(shifted, prompts, predictions, self._cap)
         return int(
             kernel(
                 shifted,

@@ -280,3 +280,21 @@ class StateView:
             max(0, state.max_predicted_end - now),
             state.memory * (1.0 - alpha),
         )
+
+    def admission_fits(self, prompt: int, prediction: int, alpha: float = 0.0) -> bool:
+        """``admission_check(alpha).fits(prompt, prediction)``, without building the check.
+
+        For the first candidate of a walk, which usually ends it.
+        """
+        if not 0 <= alpha < 1:
+            raise ValueError(f"alpha must be in [0, 1), got {alpha}")
+        state = self._state
+        now = state.round_index
+        return AdmissionCheck.fits_on_profile(
+            state.profile,
+            now,
+            max(0, state.max_predicted_end - now),
+            state.memory * (1.0 - alpha),
+            prompt,
+            prediction,
+        )
