@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import islice
+from itertools import chain, islice
 
 import numpy as np
 from numpy.typing import NDArray
@@ -54,9 +54,10 @@ def walk_ids(view: StateView, candidates: Iterable[int], alpha: float) -> list[i
     """:func:`walk_prefix` over waiting ids given one by one (a lazy iterator stops early).
 
     The first candidate is tested alone, on the engine's profile in place
-    (:meth:`~mcsf_gym.core.view.StateView.admission_fits`: most walks stop there); the next
-    ones in chunks of growing size, each tested and added in order by
-    :meth:`~mcsf_gym.core.lookahead.AdmissionCheck.add_while_fits` (the same answers).
+    (:meth:`~mcsf_gym.core.view.StateView.admission_fits`: most walks stop there); if it
+    fits, it and the next ones are walked in chunks of growing size, each tested and added in
+    order by :meth:`~mcsf_gym.core.lookahead.AdmissionCheck.add_while_fits` (the same
+    answers).
     """
     prompts = view.prompts
     length_of = view.predicted_length_of
@@ -69,9 +70,8 @@ def walk_ids(view: StateView, candidates: Iterable[int], alpha: float) -> list[i
     if not view.admission_fits(prompt, length, alpha):
         return [] if view.n_running else [request]
     check = view.admission_check(alpha)
-    check.add(prompt, length)
-    admitted = [request]
-    for chunk in chunked(candidates):
+    admitted: list[int] = []
+    for chunk in chunked(chain((request,), candidates)):
         added = check.add_while_fits(
             [prompts[request] for request in chunk], [length_of(request) for request in chunk]
         )

@@ -72,6 +72,7 @@ def naive_fits(memory: list[int], cap: float, prompt: int, prediction: int) -> b
 @given(data=st.data())
 def test_profile_and_check_match_the_definition(data: st.DataObject) -> None:
     horizon = data.draw(st.integers(1, 12))
+    steady = data.draw(st.integers(1, horizon + 1))
     profile = MemoryProfile(horizon)
     naive = NaiveProfile()
     runs: list[tuple[int, int, int, int]] = []
@@ -102,6 +103,9 @@ def test_profile_and_check_match_the_definition(data: st.DataObject) -> None:
         copied = AdmissionCheck(profile.window(now, length), cap)
         memory = naive.window(now, length)
         assert fast.feasible == copied.feasible == (max(memory, default=0) <= cap)
+        # The head's cached maximum, asked round after round with the same length.
+        expected_top = max(held + h for h, held in enumerate(naive.window(now, steady), 1))
+        assert profile.shifted_peak(now, steady) == expected_top
         # The unbuilt test of a walk's first candidate (no prediction, past the slots, within).
         size = data.draw(st.integers(1, 9))
         within = data.draw(st.integers(1, horizon + 1))

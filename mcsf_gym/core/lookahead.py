@@ -73,7 +73,7 @@ class MemoryProfile:
             to ``M - s``).
     """
 
-    __slots__ = ("_changes", "_peak", "_shifted", "_size", "_version")
+    __slots__ = ("_changes", "_peak", "_shifted", "_size", "_top_cache", "_version")
 
     def __init__(self, horizon: int) -> None:
         self._size = int(horizon) + 2
@@ -84,6 +84,7 @@ class MemoryProfile:
         self._version = 0  # counts additions and removals
         self._changes = 0  # counts every change (forget included)
         self._peak: tuple[int, int, int, int, int] | None = None
+        self._top_cache: tuple[int, int, int, int, int] | None = None
 
     @property
     def size(self) -> int:
@@ -193,15 +194,40 @@ class MemoryProfile:
         """``max over h = 1..length`` of (predicted memory at ``boundary + h``) ``+ h``.
 
         ``length`` may reach past the running set's last predicted end (the memory is 0 there),
-        up to ``size - 1``.
+        from 1 up to ``size - 1``. Cached for the test of a queue's head, asked again round
+        after round while it waits: while the profile is unchanged, the window's start has not
+        passed the boundary of the maximum and its end has moved on by at most one boundary,
+        the answer is the cached maximum and at most one more slot.
         """
         if length >= self._size:
             raise ValueError(f"a window of {length} rounds exceeds the profile horizon")
-        parts = self._slices(self._shifted, boundary, length)
-        top = _top(parts[0])
-        if len(parts) == 2:
-            top = max(top, _top(parts[1]))
-        return top - boundary
+        end = boundary + length
+        cached = self._top_cache
+        if cached is not None and cached[0] == self._version and cached[1] <= boundary:
+            _, _, last, where, best = cached
+            if boundary < where <= end <= last:
+                return best - boundary
+            if end == last + 1 and boundary < where:
+                value = self._shifted.item(end % self._size)
+                if value >= best:
+                    best, where = value, end
+                self._top_cache = (self._version, boundary, end, where, best)
+                return best - boundary
+        first = (boundary + 1) % self._size
+        stop = first + length
+        values = self._shifted
+        if stop <= self._size:
+            part = values[first:stop]
+            index = part.argmax()
+            best, where = part.item(index), boundary + 1 + int(index)
+        else:
+            head, tail = values[first:], values[: stop - self._size]
+            index, other = head.argmax(), tail.argmax()
+            best, where = head.item(index), boundary + 1 + int(index)
+            if tail.item(other) > best:
+                best, where = tail.item(other), boundary + 1 + head.size + int(other)
+        self._top_cache = (self._version, boundary, end, where, best)
+        return best - boundary
 
 
 class AdmissionCheck:
@@ -273,7 +299,7 @@ class AdmissionCheck:
         """``on_profile(profile, boundary, length, cap).fits(prompt, prediction)``, unbuilt.
 
         The test of a walk's first candidate, which usually ends the walk: it reads the
-        profile's slots in place and builds no check.
+        profile's slots in place (:meth:`MemoryProfile.shifted_peak`) and builds no check.
         """
         size = profile._size
         window = max(0, min(int(length), size - 1))
@@ -281,16 +307,7 @@ class AdmissionCheck:
             return AdmissionCheck.on_profile(profile, boundary, window, cap).fits(
                 prompt, prediction
             )
-        buffer = profile._shifted
-        first = (boundary + 1) % size
-        stop = first + prediction
-        if stop <= size:
-            part = buffer[first:stop]
-            top = part.item(part.argmax())
-        else:
-            head, tail = buffer[first:], buffer[: stop - size]
-            top = max(head.item(head.argmax()), tail.item(tail.argmax()))
-        if top - boundary + prompt > cap:
+        if profile.shifted_peak(boundary, prediction) + prompt > cap:
             return False
         return window == 0 or profile.peak(boundary, window) <= cap
 
