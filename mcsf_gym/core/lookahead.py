@@ -301,15 +301,13 @@ class AdmissionCheck:
         The test of a walk's first candidate, which usually ends the walk: it reads the
         profile's slots in place (:meth:`MemoryProfile.shifted_peak`) and builds no check.
         """
-        size = profile._size
-        window = max(0, min(int(length), size - 1))
-        if prediction <= 0 or prediction >= size:
-            return AdmissionCheck.on_profile(profile, boundary, window, cap).fits(
+        if not 0 < prediction < profile._size:
+            return AdmissionCheck.on_profile(profile, boundary, length, cap).fits(
                 prompt, prediction
             )
         if profile.shifted_peak(boundary, prediction) + prompt > cap:
             return False
-        return window == 0 or profile.peak(boundary, window) <= cap
+        return length <= 0 or profile.peak(boundary, length) <= cap
 
     @property
     def feasible(self) -> bool:
