@@ -233,9 +233,21 @@ class SortedQueue:
             if status[request] == WAITING:
                 yield request
                 index += 1
-            else:
+                continue
+            stop = index  # a run of them (the prefix a walk admitted) goes in one deletion
+            while stop < len(keys) and status[request] != WAITING:
                 queued[request] = 0
-                del keys[index]
+                stop += 1
+                if stop < len(keys):
+                    request = keys[stop] % n
+            del keys[index:stop]
+
+    def first(self, view: StateView) -> int | None:
+        """The first waiting id in queue order (``None`` if none), as :meth:`ids` gives it."""
+        keys = self._keys
+        if keys and view.statuses[keys[0] % self._n] == WAITING:
+            return keys[0] % self._n
+        return next(self.ids(view), None)
 
     def chunks(self, view: StateView) -> Iterator[list[int]]:
         """:meth:`ids` a few at a time, in chunks of growing size."""
@@ -297,8 +309,17 @@ class MCSF(Agent):
 
     def schedule(self, view: StateView) -> list[int]:
         """Admit the shortest-predicted waiting requests while the look-ahead check holds."""
-        self._queue.sync(view)
-        return walk_ids(view, self._queue.ids(view), self.alpha)
+        queue = self._queue
+        queue.sync(view)
+        head = queue.first(view)
+        if head is None:
+            return []
+        # Most boundaries end at the head's test: made here, before a walk is started.
+        if view.n_running and not view.admission_fits(
+            view.prompts[head], view.predicted_length_of(head), self.alpha
+        ):
+            return []
+        return walk_ids(view, queue.ids(view), self.alpha)
 
     def __repr__(self) -> str:
         return f"MCSF(alpha={self.alpha})"
