@@ -225,10 +225,26 @@ class KVCacheSchedulingEnv(gym.Env):
     |                |                  | labels when matplotlib is installed)                 |
     | `allow_idle`   | `False`          | let "advance" idle the worker while requests wait    |
     |                |                  | (see Action Space); default: work-conserving         |
+    | `backend`      | `"python"`       | ``"python"``, ``"compiled"`` (numba kernel, 3-4x     |
+    |                |                  | faster, same numbers) or ``"auto"`` (see Backends)   |
 
     A bad value raises ``ValueError`` naming the parameter and the value; an unknown keyword
     (``windw=4``) raises ``ValueError`` listing the known ones, with a "did you mean".
     ``window`` is at most :data:`~mcsf_gym.env.config.MAX_WINDOW` (1024).
+
+    ## Backends
+
+    ``backend="python"`` (default) steps the Python objects: the core
+    :class:`~mcsf_gym.core.engine.Engine`, a :class:`~mcsf_gym.env.boundary.Boundary` and
+    the encoder, which :attr:`engine` and :attr:`boundary` expose (schedulers, rendering and
+    the policy bridge read them). ``backend="compiled"`` keeps the state in arrays and steps
+    it with a numba kernel (:mod:`mcsf_gym.env.native`) that gives the same observations,
+    rewards, masks and results, bit for bit (``tests/test_env_native.py`` checks them side
+    by side), several times faster; :attr:`engine` and :attr:`boundary` are then ``None``.
+    It needs numba and supports every setting except ``random`` eviction, custom time models
+    and rendering (a ``ValueError`` says which). ``"auto"`` is ``"compiled"`` where it
+    applies, else ``"python"``. The first use in a fresh install compiles the kernel (about
+    15 s, cached on disk); later processes load it in about a second.
 
     ## Vector Environment
 
@@ -238,7 +254,8 @@ class KVCacheSchedulingEnv(gym.Env):
     class stepped in one call, with batched observations, rewards and vector-format ``infos``
     (``"action_mask"`` of shape ``(num_envs, n)``), ``action_masks()`` for all instances and
     NEXT_STEP autoreset (as ``SyncVectorEnv``). Each instance's trajectory is exactly that of
-    a single environment with the same seed. ``vectorization_mode="sync"`` still gives
+    a single environment with the same seed. Its ``backend`` defaults to ``"auto"``: one
+    kernel call steps every instance. ``vectorization_mode="sync"`` still gives
     Gymnasium's ``SyncVectorEnv``; SB3 users use SB3's ``make_vec_env`` on the single id.
 
     ## Version History
@@ -316,7 +333,8 @@ class KVCacheSchedulingEnv(gym.Env):
         self.native: NativeBatch | None = (
             NativeBatch(config, 1) if resolve_backend(config, backend) else None
         )
-        self._native_running = False
+        #: This environment's row in :attr:`native`.
+        self.native_slot = 0
 
     # ----------------------------------------------------------------- gym API
     def reset(
@@ -361,48 +379,77 @@ class KVCacheSchedulingEnv(gym.Env):
     def _reset_native(self, instance: Instance, config: SimConfig) -> tuple[Any, dict[str, Any]]:
         """:meth:`reset` under the compiled backend, from the drawn scenario."""
         native: NativeBatch = self.native  # type: ignore[assignment]
-        self._native_running = False
+        slot = self.native_slot
         self.step_limit = self.config.step_limit(instance)
-        native.load(0, instance, config.capacity, config.resolved_time_model, self.step_limit)
-        self._native_running = True
-        self._steps = 0
-        self._invalid = 0
+        native.load(slot, instance, config.capacity, config.resolved_time_model, self.step_limit)
         info = {
             "latency": 0.0,
             "rounds": 0,
             "invalid_action": False,
             "invalid_actions": 0,
-            "time": native.time(0),
-            "action_mask": native.masks[0].copy(),
+            "time": native.time(slot),
+            "action_mask": native.masks[slot].copy(),
         }
-        return self.observation_type.from_flat(native.observations[0].copy()), info
+        return self.native_observation(), info
+
+    def use_batch(self, native: NativeBatch, slot: int) -> None:
+        """Keep this environment's compiled state in row ``slot`` of a shared ``native`` batch.
+
+        The vector environment's instances share one batch, so that one kernel call steps
+        them all (:meth:`begin_native_step`, :meth:`NativeBatch.step`,
+        :meth:`end_native_step`). Call it before ``reset``.
+        """
+        self.native = native
+        self.native_slot = slot
+
+    def native_observation(self) -> Any:
+        """The current observation under the compiled backend (a fresh array or dict)."""
+        native: NativeBatch = self.native  # type: ignore[assignment]
+        return self.observation_type.from_flat(native.observations[self.native_slot].copy())
+
+    def begin_native_step(self, action: Any) -> None:
+        """Record ``action`` in the compiled batch for its next step.
+
+        Raises:
+            RuntimeError: if called before ``reset`` or after the episode terminated.
+            ValueError: for an action of the wrong kind (a non-integer, a wrong shape).
+        """
+        native: NativeBatch = self.native  # type: ignore[assignment]
+        if not native.running(self.native_slot):
+            raise RuntimeError("call reset() before step(): no episode is running")
+        native.set_action(self.native_slot, action)
+        native.active[self.native_slot] = True
+
+    def end_native_step(self) -> tuple[float, int, bool]:
+        """After the batch's step: its latency, rounds and invalidity (as :meth:`transition`)."""
+        native: NativeBatch = self.native  # type: ignore[assignment]
+        native.active[self.native_slot] = False
+        return native.step_outcome(self.native_slot)
+
+    def _transition_native(self, action: Any) -> tuple[float, int, bool]:
+        """:meth:`transition` under the compiled backend."""
+        self.begin_native_step(action)
+        self.native.step()  # type: ignore[union-attr]
+        return self.end_native_step()
 
     def _step_native(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """:meth:`step` under the compiled backend."""
         native: NativeBatch = self.native  # type: ignore[assignment]
-        self._transition_native(action)
-        terminated, truncated = native.ended(0)
-        info = native.step_info(0)
+        slot = self.native_slot
+        latency, rounds, invalid = self._transition_native(action)
+        terminated, truncated = native.ended(slot)
+        info: dict[str, Any] = {
+            "latency": latency,
+            "rounds": rounds,
+            "invalid_action": invalid,
+            "invalid_actions": native.invalid_actions(slot),
+            "time": native.time(slot),
+            "action_mask": native.masks[slot].copy(),
+        }
         if terminated or truncated:
             info.update(self.final_info(terminated))
-        reward = -info["latency"] / self.config.reward_scale
-        observation = self.observation_type.from_flat(native.observations[0].copy())
-        return observation, reward, terminated, truncated, info
-
-    def _transition_native(self, action: Any) -> tuple[float, int, bool]:
-        """:meth:`transition` under the compiled backend."""
-        native: NativeBatch = self.native  # type: ignore[assignment]
-        if not self._native_running:
-            raise RuntimeError("call reset() before step(): no episode is running")
-        native.set_action(0, action)
-        native.active[0] = True
-        native.step()
-        terminated, _ = native.ended(0)
-        self._native_running = not terminated
-        self._steps += 1
-        info = native.step_info(0)
-        self._invalid = info["invalid_actions"]
-        return info["latency"], info["rounds"], info["invalid_action"]
+        reward = -latency / self.config.reward_scale
+        return self.native_observation(), reward, terminated, truncated, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Apply ``action`` (see the class docstring).
@@ -467,9 +514,11 @@ class KVCacheSchedulingEnv(gym.Env):
         ``result`` and ``metrics`` if it ``terminated``, else ``truncation`` (warning on the
         environment's first truncation).
         """
-        native = self.native
         if terminated:
-            result = self.engine.result() if native is None else native.result(0)  # type: ignore[union-attr]
+            if self.native is None:
+                result = self.engine.result()  # type: ignore[union-attr]
+            else:
+                result = self.native.result(self.native_slot)
             return {"result": result, "metrics": result.metrics}
         return {"truncation": self._truncation(self.step_limit)}  # type: ignore[arg-type]
 
@@ -478,11 +527,13 @@ class KVCacheSchedulingEnv(gym.Env):
         native = self.native
         if native is None:
             view = self.engine.view  # type: ignore[union-attr]
-            total = view.prompt.size
-            entry = {"step_limit": limit, "unfinished": int(total - view.n_finished), "time": view.time}
+            total, now = view.prompt.size, view.time
+            unfinished = int(total - view.n_finished)
         else:
-            total = native.instances[0].n  # type: ignore[union-attr]
-            entry = {"step_limit": limit, "unfinished": native.unfinished(0), "time": native.time(0)}
+            slot = self.native_slot
+            total = native.instances[slot].n  # type: ignore[union-attr]
+            unfinished, now = native.unfinished(slot), native.time(slot)
+        entry = {"step_limit": limit, "unfinished": unfinished, "time": now}
         if not self._warned_truncation:
             self._warned_truncation = True
             warnings.warn(
@@ -512,9 +563,9 @@ class KVCacheSchedulingEnv(gym.Env):
             RuntimeError: if called before ``reset``.
         """
         if self.native is not None:
-            if not self._native_running and self.native.instances[0] is None:
+            if self.native.instances[self.native_slot] is None:
                 raise RuntimeError("call reset() before action_masks()")
-            return self.native.masks[0].copy()
+            return self.native.masks[self.native_slot].copy()
         return self.shared_action_masks().copy()
 
     def shared_action_masks(self) -> NDArray[np.bool_]:
@@ -542,6 +593,8 @@ class KVCacheSchedulingEnv(gym.Env):
     @property
     def invalid_actions(self) -> int:
         """Invalid actions so far in the episode (``info["invalid_actions"]``)."""
+        if self.native is not None:
+            return self.native.invalid_actions(self.native_slot)
         return self._invalid
 
     def feature_names(self) -> list[str]:

@@ -105,21 +105,19 @@ class NativeBatch:
         self.config_i[kernel.C_BY_PREDICTION] = config.order == "prediction"
         self.config_i[kernel.C_MASKING] = MASKINGS.index(config.masking)
         self.config_i[kernel.C_ALLOW_IDLE] = config.allow_idle
+        newest_first = isinstance(eviction, NewestFirst)
         self.config_i[kernel.C_EVICTION] = (
-            kernel.EVICT_NEWEST_FIRST if isinstance(eviction, NewestFirst) else kernel.EVICT_CLEAR_ALL
+            kernel.EVICT_NEWEST_FIRST if newest_first else kernel.EVICT_CLEAR_ALL
         )
         self.config_i[kernel.C_BINS] = encoder.bins
         self.config_i[kernel.C_PRIORITY] = self.priority
-        self.config_f = np.array([encoder.time_scale], dtype=np.float64)
+        self.config_f = np.array([encoder.time_scale, config.reward_scale], dtype=np.float64)
         width = config.window if self.priority else config.window + 1
         #: The latest observation of every instance (flat features).
         self.observations = np.zeros((size, encoder.size), dtype=np.float32)
         #: The action masks of every instance's current state.
         self.masks = np.zeros((size, width), dtype=np.bool_)
-        #: Latency accrued by each instance in the latest step.
-        self.latency = np.zeros(size, dtype=np.float64)
-        #: Rounds, invalid, terminated and truncated of each instance in the latest step.
-        self.outcome = np.zeros((size, kernel.N_OUT_I), dtype=np.int64)
+        self._step_outputs()
         self.active = np.zeros(size, dtype=np.bool_)
         self.slots = np.zeros(size, dtype=np.int64)
         self.scores = np.zeros((size, config.window if self.priority else 1), dtype=np.float64)
@@ -128,6 +126,24 @@ class NativeBatch:
         self._allocate(capacity=1, horizon=1)
 
     # ----------------------------------------------------------------- state
+    def _step_outputs(self) -> None:
+        """Fresh arrays for a step's outputs (the vector environment hands out their rows)."""
+        n = self.size
+        self.step_reals = np.zeros((3, n), dtype=np.float64)
+        self.step_ints = np.zeros((2, n), dtype=np.int64)
+        self.step_flags = np.zeros((3, n), dtype=np.bool_)
+        k = self.kernel
+        #: Each instance's latest step: latency accrued, reward, time after it, rounds run,
+        #: invalid actions so far, whether the action was invalid, terminated, truncated.
+        self.latency = self.step_reals[k.O_LATENCY]
+        self.reward = self.step_reals[k.O_REWARD]
+        self.times = self.step_reals[k.O_TIME]
+        self.rounds = self.step_ints[k.O_ROUNDS]
+        self.invalid_total = self.step_ints[k.O_INVALID_TOTAL]
+        self.invalid = self.step_flags[k.O_INVALID]
+        self.terminated = self.step_flags[k.O_TERMINATED]
+        self.truncated = self.step_flags[k.O_TRUNCATED]
+
     def _allocate(self, capacity: int, horizon: int) -> None:
         """Arrays for up to ``capacity`` requests and profiles of ``horizon`` slots."""
         k = self.kernel
@@ -216,12 +232,14 @@ class NativeBatch:
             self.masks,
         )
 
-    def step(self) -> None:
+    def step(self) -> int:
         """Step every instance marked in :attr:`active` with its :attr:`slots` or :attr:`scores`.
 
-        The new observations, masks, latencies and outcomes are in the batch's arrays.
+        The new observations, masks and the step's outputs (:attr:`latency`, :attr:`reward`,
+        ...) are in the batch's arrays. Returns how many episodes ended.
         """
-        self.kernel.step_batch(
+        self._step_outputs()
+        return self.kernel.step_batch(
             self.ints,
             self.floats,
             self.lists,
@@ -235,13 +253,11 @@ class NativeBatch:
             self.scores,
             self.observations,
             self.masks,
-            self.latency,
-            self.outcome,
+            (self.step_reals, self.step_ints, self.step_flags),
         )
 
     def set_action(self, e: int, action: Any) -> None:
-        """Record instance ``e``'s action for the next :meth:`step` (checked as the action
-        types check it).
+        """Record instance ``e``'s action for the next :meth:`step`, checked as the action types do.
 
         Raises:
             ValueError: for an action of the wrong kind (a non-integer, a wrong shape).
@@ -258,6 +274,24 @@ class NativeBatch:
         except (AttributeError, TypeError):
             raise ValueError(f"action must be an integer in 0..{window}, got {action!r}") from None
         self.slots[e] = slot if 0 <= slot <= window else -1
+
+    def set_actions(self, actions: NDArray[Any], active: NDArray[np.bool_]) -> None:
+        """Record one action per instance (``actions[e]``) for the instances marked ``active``.
+
+        Raises:
+            ValueError: for actions of the wrong kind or shape (as :meth:`set_action`).
+        """
+        window = self.config.window
+        if self.priority:
+            if actions.shape[1:] != (window,):
+                raise ValueError(f"action must hold {window} scores, got shape {actions.shape[1:]}")
+            self.scores[:] = actions
+        elif actions.dtype.kind in "iub":
+            self.slots[:] = actions  # the kernel treats any slot outside 0..K as invalid
+        else:
+            for e in np.flatnonzero(active).tolist():
+                self.set_action(e, actions[e].item() if actions.dtype != object else actions[e])
+        self.active[:] = active
 
     # ----------------------------------------------------------------- reading
     def time(self, e: int) -> float:
@@ -302,26 +336,16 @@ class NativeBatch:
             ),
         )
 
-    def step_info(self, e: int) -> dict[str, Any]:
-        """Instance ``e``'s ``info`` of the latest step (without the end-of-episode entries)."""
+    def step_outcome(self, e: int) -> tuple[float, int, bool]:
+        """Instance ``e``'s latency, rounds run and invalidity in the latest step."""
+        return float(self.latency[e]), int(self.rounds[e]), bool(self.invalid[e])
+
+    def running(self, e: int) -> bool:
+        """Whether instance ``e`` has an episode that has not terminated."""
         k = self.kernel
-        outcome = self.outcome[e]
-        return {
-            "latency": float(self.latency[e]),
-            "rounds": int(outcome[k.O_ROUNDS]),
-            "invalid_action": bool(outcome[k.O_INVALID]),
-            "invalid_actions": self.invalid_actions(e),
-            "time": self.time(e),
-            "action_mask": self.masks[e].copy(),
-        }
+        scalars = self.scalars[e]
+        return self.instances[e] is not None and scalars[k.S_FINISHED] != scalars[k.S_N]
 
     def ended(self, e: int) -> tuple[bool, bool]:
         """Whether instance ``e``'s latest step terminated, and whether it truncated."""
-        k = self.kernel
-        outcome = self.outcome[e]
-        return bool(outcome[k.O_TERMINATED]), bool(outcome[k.O_TRUNCATED])
-
-
-def flat_rows(batch: NativeBatch) -> NDArray[np.float32]:
-    """The batch's observations as a fresh array (one row per instance)."""
-    return batch.observations.copy()
+        return bool(self.terminated[e]), bool(self.truncated[e])

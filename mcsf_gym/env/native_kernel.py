@@ -78,23 +78,24 @@ N_REALS = 10
 C_WINDOW, C_BY_PREDICTION, C_MASKING, C_ALLOW_IDLE, C_EVICTION, C_BINS, C_PRIORITY = range(7)
 N_CONFIG_I = 7
 # Float settings.
-G_TIME_SCALE = 0
-N_CONFIG_F = 1
+G_TIME_SCALE, G_REWARD_SCALE = 0, 1
+N_CONFIG_F = 2
 # Masking rules and eviction policies.
 MASK_LOOKAHEAD, MASK_NEXT_ROUND, MASK_NONE = 0, 1, 2
 EVICT_CLEAR_ALL, EVICT_NEWEST_FIRST = 0, 1
 # Request status (as mcsf_gym.core.view).
 FUTURE, WAITING, RUNNING, DONE = 0, 1, 2, 3
-# Step outputs: floats (latency), integers (rounds, invalid, terminated, truncated).
-O_ROUNDS, O_INVALID, O_TERMINATED, O_TRUNCATED = 0, 1, 2, 3
-N_OUT_I = 4
+# Rows of a step's outputs: reals, integers and flags, one column per instance.
+O_LATENCY, O_REWARD, O_TIME = 0, 1, 2
+O_ROUNDS, O_INVALID_TOTAL = 0, 1
+O_INVALID, O_TERMINATED, O_TRUNCATED = 0, 1, 2
 N_GLOBAL, N_SLOT = 8, 6
 
 
 # ------------------------------------------------------------------------ memory profile
 @_jit
 def _profile_apply(memory, scalars, e, prompt, start, begin, end, sign):
-    """``MemoryProfile._apply``: add ``sign (prompt + T - start)`` at every ``T`` in (begin, end]."""
+    """``MemoryProfile._apply``: add ``sign (prompt + T - start)`` at each ``T`` in (begin, end]."""
     size = scalars[e, S_PROFILE_SIZE]
     for boundary in range(begin + 1, end + 1):
         memory[e, P_PROFILE, boundary % size] += sign * (prompt + boundary - start)
@@ -102,7 +103,7 @@ def _profile_apply(memory, scalars, e, prompt, start, begin, end, sign):
 
 @_jit
 def _profile_forget(memory, scalars, e, boundary):
-    """``MemoryProfile.forget``: the slot of a passed boundary now stands for ``boundary + size``."""
+    """``MemoryProfile.forget``: a passed boundary's slot now stands for ``boundary + size``."""
     size = scalars[e, S_PROFILE_SIZE]
     memory[e, P_PROFILE, boundary % size] = boundary + size
 
@@ -341,8 +342,11 @@ def _run_round(ints, floats, lists, memory, scalars, reals, config_i, config_f, 
 
 @_jit
 def _run_to_decision(ints, floats, lists, memory, scalars, reals, config_i, config_f, e):
-    """``stepping.run_to_decision``: the round with the pending requests, then every round
-    until some request waits; returns ``(latency, rounds)``."""
+    """``stepping.run_to_decision``: run rounds until some request waits.
+
+    The round with the pending requests, then every round in which nobody waits; returns
+    ``(latency, rounds)``.
+    """
     latency, ran = _run_round(ints, floats, lists, memory, scalars, reals, config_i, config_f, e)
     rounds = 1 if ran else 0
     scalars[e, S_N_PENDING] = 0
@@ -424,7 +428,9 @@ def _fits_lookahead(ints, memory, scalars, reals, e, request):
     prediction = ints[e, I_LENGTH, request]
     if prediction <= 0:
         return True
-    return _check_top(memory, scalars, e, prediction) + ints[e, I_PROMPT, request] <= reals[e, R_CAP]
+    return (
+        _check_top(memory, scalars, e, prediction) + ints[e, I_PROMPT, request] <= reals[e, R_CAP]
+    )
 
 
 @_jit
@@ -441,9 +447,7 @@ def _is_valid(ints, memory, scalars, reals, config_i, e, request):
         return True
     if masking == MASK_LOOKAHEAD:
         return _fits_lookahead(ints, memory, scalars, reals, e, request)
-    return (
-        _next_round_tokens(scalars, e) + ints[e, I_PROMPT, request] + 1 <= scalars[e, S_MEMORY]
-    )
+    return _next_round_tokens(scalars, e) + ints[e, I_PROMPT, request] + 1 <= scalars[e, S_MEMORY]
 
 
 @_jit
@@ -498,10 +502,11 @@ def _apply_admit(ints, lists, memory, scalars, reals, config_i, e, slot):
     """``AdmitAction.apply``; returns ``(advance, invalid)``."""
     window = config_i[C_WINDOW]
     shown = min(scalars[e, S_N_QUEUE], window)
-    if 0 <= slot < shown:
-        if _is_valid(ints, memory, scalars, reals, config_i, e, lists[e, L_QUEUE, slot]):
-            _admit(ints, lists, memory, scalars, reals, e, slot)
-            return False, False
+    if 0 <= slot < shown and _is_valid(
+        ints, memory, scalars, reals, config_i, e, lists[e, L_QUEUE, slot]
+    ):
+        _admit(ints, lists, memory, scalars, reals, e, slot)
+        return False, False
     if _must_admit(scalars, config_i, e):
         _admit(ints, lists, memory, scalars, reals, e, 0)
         return False, True
@@ -695,14 +700,35 @@ def step_batch(
     scores,
     observations,
     masks,
-    latency,
-    outcome,
+    outputs,
 ):
-    """One step of every ``active`` instance: ``slots[e]`` (admit mode) or ``scores[e]``
-    (priority mode); writes the new observation, mask, latency and outcome of each."""
+    """One step of every ``active`` instance; returns how many episodes ended.
+
+    Instance ``e`` takes ``slots[e]`` (admit mode) or ``scores[e]`` (priority mode); an episode
+    ends when it terminates or is truncated.
+
+    Writes each stepped instance's new observation and mask, and its step's outputs into the
+    ``outputs`` arrays (rows ``O_*`` of three arrays: reals, integers, flags): zeros for the
+    instances not stepped, except their invalid-action count and time, the current ones.
+    """
+    step_reals, step_ints, step_flags = outputs
+    latency, reward, times = step_reals[O_LATENCY], step_reals[O_REWARD], step_reals[O_TIME]
+    rounds_run, invalid_total = step_ints[O_ROUNDS], step_ints[O_INVALID_TOTAL]
+    invalid_step = step_flags[O_INVALID]
+    terminations, truncations = step_flags[O_TERMINATED], step_flags[O_TRUNCATED]
     priority = config_i[C_PRIORITY]
+    scale = config_f[G_REWARD_SCALE]
+    ended = 0
     for e in range(active.size):
+        latency[e] = 0.0
+        reward[e] = 0.0
+        rounds_run[e] = 0
+        invalid_step[e] = False
+        terminations[e] = False
+        truncations[e] = False
         if not active[e]:
+            invalid_total[e] = scalars[e, S_INVALID]
+            times[e] = reals[e, R_TIME]
             continue
         if priority:
             advance, invalid = _apply_priority(
@@ -723,12 +749,19 @@ def step_batch(
             scalars[e, S_INVALID] += 1
         terminated = scalars[e, S_FINISHED] == scalars[e, S_N]
         limit = scalars[e, S_STEP_LIMIT]
+        truncated = not terminated and 0 <= limit <= scalars[e, S_STEPS]
         latency[e] = accrued
-        outcome[e, O_ROUNDS] = rounds
-        outcome[e, O_INVALID] = 1 if invalid else 0
-        outcome[e, O_TERMINATED] = 1 if terminated else 0
-        outcome[e, O_TRUNCATED] = 1 if not terminated and 0 <= limit <= scalars[e, S_STEPS] else 0
+        reward[e] = -accrued / scale
+        rounds_run[e] = rounds
+        invalid_step[e] = invalid
+        terminations[e] = terminated
+        truncations[e] = truncated
+        invalid_total[e] = scalars[e, S_INVALID]
+        times[e] = reals[e, R_TIME]
+        if terminated or truncated:
+            ended += 1
         _observe(
             ints, floats, lists, memory, scalars, reals, config_i, config_f, e, observations[e]
         )
         _masks(ints, lists, memory, scalars, reals, config_i, e, masks[e])
+    return ended

@@ -44,8 +44,9 @@ from gymnasium.vector.utils import batch_space, concatenate, create_empty_array
 from numpy.typing import NDArray
 
 from mcsf_gym.core.checks import check_integer
-from mcsf_gym.env.config import RENDER_MODES
+from mcsf_gym.env.config import RENDER_MODES, EnvConfig
 from mcsf_gym.env.kv_cache_env import KVCacheSchedulingEnv
+from mcsf_gym.env.native import NativeBatch, resolve_backend
 from mcsf_gym.env.observations import FlatObservation
 
 #: Keys of every step's ``info``, with the dtype of their batch arrays (as ``SyncVectorEnv``
@@ -64,11 +65,15 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
 
     Args:
         num_envs: the number of instances (at least 1).
+        backend: ``"auto"`` (default): the compiled kernel steps every instance in one call
+            where it supports the settings and numba is installed, else the Python backend;
+            ``"compiled"`` or ``"python"`` to choose (see :mod:`mcsf_gym.env.native`).
         **kwargs: the keyword arguments of :class:`KVCacheSchedulingEnv`, the same for every
             instance (``workload``, ``window``, ``action``, ...).
 
     Raises:
-        ValueError: for a bad ``num_envs`` or a bad environment keyword or value.
+        ValueError: for a bad ``num_envs`` or a bad environment keyword or value, or
+            ``backend="compiled"`` with settings it does not support.
 
     Example:
         >>> import gymnasium as gym
@@ -86,17 +91,26 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
         "autoreset_mode": AutoresetMode.NEXT_STEP,
     }
 
-    def __init__(self, num_envs: int = 1, **kwargs: Any) -> None:
+    def __init__(self, num_envs: int = 1, backend: str = "auto", **kwargs: Any) -> None:
         self.num_envs = check_integer("num_envs", num_envs, low=1)
+        config = EnvConfig.from_kwargs({**kwargs, "backend": backend})
         #: The instances, each a plain (unwrapped) :class:`KVCacheSchedulingEnv`.
         self.envs = [KVCacheSchedulingEnv(**kwargs) for _ in range(self.num_envs)]
+        #: The compiled state of every instance (``None`` under the Python backend).
+        self.native: NativeBatch | None = None
+        if resolve_backend(config, backend):
+            self.native = NativeBatch(config, self.num_envs)
+            for slot, env in enumerate(self.envs):
+                env.use_batch(self.native, slot)
         first = self.envs[0]
+        self._reward_scale = first.config.reward_scale
         self.render_mode = first.render_mode
         self.single_observation_space = first.observation_space
         self.single_action_space = first.action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._autoreset = np.zeros(self.num_envs, dtype=np.bool_)
+        self._resets = 0  # how many instances the next step resets
 
     def reset(
         self,
@@ -117,6 +131,7 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
         for i, (env, env_seed) in enumerate(zip(self.envs, seeds, strict=True)):
             batch.put_reset(i, *env.reset(seed=env_seed, options=options))
         self._autoreset[:] = False
+        self._resets = 0
         return batch.finish()
 
     def _seeds(self, seed: Any) -> list[int | None]:
@@ -151,6 +166,8 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
         # Python ints for a discrete space (the single environment's fast path; a float still
         # fails its integer check), one array per instance otherwise.
         per_instance = actions.tolist() if actions.ndim == 1 else actions
+        if self.native is not None:
+            return self._step_native(actions)
         batch = _Batch(self)
         rewards = np.zeros(self.num_envs, dtype=np.float64)
         terminations = np.zeros(self.num_envs, dtype=np.bool_)
@@ -172,12 +189,59 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
         observations, infos = batch.finish()
         return observations, rewards, terminations, truncations, infos
 
+    def _step_native(
+        self, actions: NDArray[Any]
+    ) -> tuple[Any, NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_], dict[str, Any]]:
+        """:meth:`step` under the compiled backend: one kernel call for every instance."""
+        native: NativeBatch = self.native  # type: ignore[assignment]
+        resetting = self._autoreset
+        native.set_actions(actions, ~resetting)
+        ended = native.step()
+        native.active[:] = False
+        terminations, truncations = native.terminated, native.truncated
+        infos: dict[str, Any] = {
+            "latency": native.latency,
+            "rounds": native.rounds,
+            "invalid_action": native.invalid,
+            "invalid_actions": native.invalid_total,
+            "time": native.times,
+        }
+        if ended:
+            for i in np.flatnonzero(terminations | truncations).tolist():
+                infos = self._add_info(infos, self.envs[i].final_info(bool(terminations[i])), i)
+        if self._resets:
+            for i in np.flatnonzero(resetting).tolist():
+                self.envs[i].reset()
+                native.times[i] = native.time(i)
+                native.invalid_total[i] = 0
+        self._resets = ended
+        self._autoreset = terminations | truncations
+        present = np.ones((len(_STEP_KEYS) + 1, self.num_envs), dtype=np.bool_)
+        for row, (key, _) in enumerate(_STEP_KEYS):
+            infos[f"_{key}"] = present[row]
+        infos["action_mask"] = native.masks.copy()
+        infos["_action_mask"] = present[-1]
+        return self._native_observations(), native.reward, terminations, truncations, infos
+
+    def _native_observations(self) -> Any:
+        """The batched observations under the compiled backend (a fresh array or dict)."""
+        native: NativeBatch = self.native  # type: ignore[assignment]
+        if isinstance(self.envs[0].observation_type, FlatObservation):
+            return native.observations.copy()
+        space = self.single_observation_space
+        rows = [env.native_observation() for env in self.envs]
+        return concatenate(space, rows, create_empty_array(space, self.num_envs))
+
     def action_masks(self) -> NDArray[np.bool_]:
         """The action masks of the current states, one row per instance.
 
         Raises:
             RuntimeError: if called before ``reset``.
         """
+        if self.native is not None:
+            if self.native.instances[-1] is None:
+                raise RuntimeError("call reset() before action_masks()")
+            return self.native.masks.copy()
         return np.array([env.shared_action_masks() for env in self.envs])
 
     def render(self) -> tuple[Any, ...]:
