@@ -22,6 +22,10 @@ Usage::
     python benchmarks/bench_env.py --id mcsf_gym/KVCacheSchedulingPriority-v0
     python benchmarks/bench_env.py --profile 25
     python benchmarks/bench_env.py --profile 25 --num-envs 8 --profile-vector
+    python benchmarks/bench_env.py --backend compiled --profile 25
+
+Both backends (``backend="python"`` and ``"compiled"``, see ``mcsf_gym.env.native``) are
+timed by default, in the same repeats as CartPole.
 """
 
 from __future__ import annotations
@@ -99,33 +103,63 @@ def time_vector_env(envs: gym.vector.VectorEnv, steps: int, seed: int) -> dict[s
 
 
 def run(
-    env_id: str, workload: str, steps: int, repeats: int, seed: int, num_envs: int = 8
+    env_id: str,
+    workload: str,
+    steps: int,
+    repeats: int,
+    seed: int,
+    num_envs: int = 8,
+    backends: Sequence[str] = ("python", "compiled"),
 ) -> dict[str, Any]:
-    """The median of ``repeats`` timings of the environment, its vector form and CartPole-v1."""
-    env = gym.make(env_id, workload=workload)
-    cartpole = gym.make("CartPole-v1")
-    vector = None
-    if num_envs:
-        vector = gym.make_vec(
-            env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", workload=workload
+    """Median rates of ``repeats`` timings per backend (single and vector env) and CartPole-v1.
+
+    Every repeat times each environment once, one after the other, so the ratios compare
+    rates measured side by side.
+    """
+    singles = {name: gym.make(env_id, workload=workload, backend=name) for name in backends}
+    vectors = {
+        name: gym.make_vec(
+            env_id,
+            num_envs=num_envs,
+            vectorization_mode="vector_entry_point",
+            workload=workload,
+            backend=name,
         )
-    ours, theirs, batched = [], [], []
+        for name in (backends if num_envs else ())
+    }
+    cartpole = gym.make("CartPole-v1")
+    timings: dict[str, list[dict[str, float]]] = {"cartpole": []}
     for repeat in range(repeats):
-        ours.append(time_env(env, steps, seed + repeat, masked=True))
-        if vector is not None:
-            batched.append(time_vector_env(vector, steps, seed + repeat))
-        theirs.append(time_env(cartpole, steps, seed + repeat, masked=False))
-    env_rate = statistics.median(r["steps_per_s"] for r in ours)
-    cartpole_rate = statistics.median(r["steps_per_s"] for r in theirs)
-    vector_entries: dict[str, Any] = {}
-    if batched:
-        vector_rate = statistics.median(r["steps_per_s"] for r in batched)
-        vector_entries = {
-            "vector_num_envs": num_envs,
-            "vector_steps_per_s": vector_rate,
-            "vector_episodes": sum(r["episodes"] for r in batched),
-            "vector_ratio_to_cartpole": vector_rate / cartpole_rate,
+        for name, env in singles.items():
+            timings.setdefault(name, []).append(time_env(env, steps, seed + repeat, masked=True))
+        for name, envs in vectors.items():
+            timings.setdefault(f"{name}-vector", []).append(
+                time_vector_env(envs, steps, seed + repeat)
+            )
+        timings["cartpole"].append(time_env(cartpole, steps, seed + repeat, masked=False))
+    cartpole_rate = statistics.median(r["steps_per_s"] for r in timings["cartpole"])
+    results: dict[str, Any] = {}
+    for name in backends:
+        ours = timings[name]
+        rate = statistics.median(r["steps_per_s"] for r in ours)
+        entry = {
+            "env_steps_per_s": rate,
+            "env_rounds_per_s": statistics.median(r["rounds_per_s"] for r in ours),
+            "env_episodes": sum(r["episodes"] for r in ours),
+            "ratio_to_cartpole": rate / cartpole_rate,
         }
+        if name in vectors:
+            batched = timings[f"{name}-vector"]
+            vector_rate = statistics.median(r["steps_per_s"] for r in batched)
+            entry.update(
+                {
+                    "vector_num_envs": num_envs,
+                    "vector_steps_per_s": vector_rate,
+                    "vector_episodes": sum(r["episodes"] for r in batched),
+                    "vector_ratio_to_cartpole": vector_rate / cartpole_rate,
+                }
+            )
+        results[name] = entry
     return {
         "python": platform.python_version(),
         "gymnasium": gym.__version__,
@@ -135,12 +169,8 @@ def run(
         "workload": workload,
         "steps": steps,
         "repeats": repeats,
-        "env_steps_per_s": env_rate,
-        "env_rounds_per_s": statistics.median(r["rounds_per_s"] for r in ours),
-        "env_episodes": sum(r["episodes"] for r in ours),
         "cartpole_steps_per_s": cartpole_rate,
-        "ratio_to_cartpole": env_rate / cartpole_rate,
-        **vector_entries,
+        "backends": results,
     }
 
 
@@ -166,6 +196,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="instances of the vector environment timed too (%(default)s; 0: skip it)",
     )
     parser.add_argument(
+        "--backend",
+        action="append",
+        choices=("python", "compiled"),
+        help="backend to time (repeat the option for several; default: python and compiled; "
+        "--profile uses the first)",
+    )
+    parser.add_argument(
         "--profile-vector",
         action="store_true",
         help="with --profile: profile the vector environment (--num-envs instances) instead",
@@ -183,6 +220,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     for name in ("steps", "repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    args.backend = args.backend or ["python", "compiled"]
     if args.num_envs < 0 or (args.profile_vector and args.num_envs < 1):
         parser.error(f"--num-envs must be >= 0 (>= 1 with --profile-vector), got {args.num_envs}")
     return args
@@ -202,35 +240,38 @@ def main(argv: Sequence[str] | None = None) -> int:
                 num_envs=args.num_envs,
                 vectorization_mode="vector_entry_point",
                 workload=args.workload,
+                backend=args.backend[0],
             )
             profiler.runcall(time_vector_env, envs, args.steps, args.seed)
         else:
-            env = gym.make(args.id, workload=args.workload)
+            env = gym.make(args.id, workload=args.workload, backend=args.backend[0])
             profiler.runcall(time_env, env, args.steps, args.seed, True)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
         return 0
-    result = run(args.id, args.workload, args.steps, args.repeats, args.seed, args.num_envs)
+    result = run(
+        args.id, args.workload, args.steps, args.repeats, args.seed, args.num_envs, args.backend
+    )
     if args.out:
         path = Path(args.out)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result, indent=2) + "\n")
     if args.json:
         print(json.dumps(result, indent=2))
-    else:
+        return 0
+    print(
+        f"{result['env_id']} ({result['workload']}); "
+        f"CartPole-v1: {result['cartpole_steps_per_s']:,.0f} steps/s"
+    )
+    for name, entry in result["backends"].items():
         print(
-            f"{result['env_id']} ({result['workload']}): "
-            f"{result['env_steps_per_s']:,.0f} steps/s "
-            f"({result['env_rounds_per_s']:,.0f} rounds/s, {result['env_episodes']} episodes)\n"
-            f"CartPole-v1: {result['cartpole_steps_per_s']:,.0f} steps/s\n"
-            f"ratio: {result['ratio_to_cartpole']:.3f}"
+            f"{name:>8} single env: {entry['env_steps_per_s']:,.0f} steps/s "
+            f"({entry['ratio_to_cartpole']:.3f} x CartPole; {entry['env_episodes']} episodes)"
         )
-        if "vector_steps_per_s" in result:
+        if "vector_steps_per_s" in entry:
             print(
-                f"vector env, {result['vector_num_envs']} instances: "
-                f"{result['vector_steps_per_s']:,.0f} steps/s in total "
-                f"({result['vector_episodes']} episodes)\n"
-                f"vector ratio to CartPole-v1 (single env): "
-                f"{result['vector_ratio_to_cartpole']:.3f}"
+                f"{name:>8} vector env, {entry['vector_num_envs']} instances: "
+                f"{entry['vector_steps_per_s']:,.0f} steps/s in total "
+                f"({entry['vector_ratio_to_cartpole']:.3f} x CartPole's single-env rate)"
             )
     return 0
 

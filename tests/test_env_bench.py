@@ -26,11 +26,17 @@ def test_bench_env_reports_rates_and_the_cartpole_ratio(env_id, tmp_path, capsys
     assert bench.main([*argv, "--json", "--out", str(out)]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed == json.loads(out.read_text())
-    assert printed["env_steps_per_s"] > 0 and printed["cartpole_steps_per_s"] > 0
-    assert printed["ratio_to_cartpole"] == pytest.approx(
-        printed["env_steps_per_s"] / printed["cartpole_steps_per_s"]
-    )
-    assert printed["env_episodes"] >= 1  # episodes end and are reset inside the timed loop
+    assert printed["cartpole_steps_per_s"] > 0
+    assert sorted(printed["backends"]) == ["compiled", "python"]
+    for entry in printed["backends"].values():
+        assert entry["env_steps_per_s"] > 0
+        assert entry["ratio_to_cartpole"] == pytest.approx(
+            entry["env_steps_per_s"] / printed["cartpole_steps_per_s"]
+        )
+        assert entry["vector_ratio_to_cartpole"] == pytest.approx(
+            entry["vector_steps_per_s"] / printed["cartpole_steps_per_s"]
+        )
+        assert entry["env_episodes"] >= 1  # episodes end and are reset inside the timed loop
 
 
 def test_bench_env_help_and_bad_arguments(capsys):

@@ -12,6 +12,7 @@ from gymnasium.vector import AutoresetMode
 
 import mcsf_gym  # noqa: F401
 from mcsf_gym.env import ENV_IDS
+from mcsf_gym.env.native import numba_available
 from mcsf_gym.env.vector import KVCacheSchedulingVectorEnv
 
 ADMIT = "mcsf_gym/KVCacheScheduling-v0"
@@ -58,12 +59,18 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("backend", ["python", "auto"])
 @pytest.mark.parametrize(("env_id", "kwargs"), CASES)
-def test_each_instance_is_the_single_environment_with_its_seed(env_id, kwargs):
+def test_each_instance_is_the_single_environment_with_its_seed(env_id, kwargs, backend):
     kwargs = {"workload": SMALL, "max_steps": 60, **kwargs}  # truncations and terminations
-    ours = gym.make_vec(env_id, num_envs=4, vectorization_mode="vector_entry_point", **kwargs)
+    ours = gym.make_vec(
+        env_id, num_envs=4, vectorization_mode="vector_entry_point", backend=backend, **kwargs
+    )
     theirs = gym.make_vec(env_id, num_envs=4, vectorization_mode="sync", **kwargs)
     assert isinstance(ours, KVCacheSchedulingVectorEnv)
+    # "auto" compiles every case but random eviction (the single environments are Python).
+    compiled = backend == "auto" and "random" not in str(kwargs.get("eviction"))
+    assert (ours.native is not None) == (compiled and numba_available())
     assert ours.single_observation_space == theirs.single_observation_space
     assert ours.single_action_space == theirs.single_action_space
     assert ours.observation_space == theirs.observation_space
@@ -153,11 +160,13 @@ def test_the_benchmark_times_the_vector_env_next_to_cartpole(tmp_path, capsys):
     argv = ["--workload", "paper-model2:n=10", "--steps", "400", "--repeats", "1", "--json"]
     assert bench.main([*argv, "--num-envs", "2"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["vector_num_envs"] == 2 and result["vector_episodes"] >= 1
-    assert result["vector_ratio_to_cartpole"] == pytest.approx(
-        result["vector_steps_per_s"] / result["cartpole_steps_per_s"]
-    )
+    for entry in result["backends"].values():
+        assert entry["vector_num_envs"] == 2 and entry["vector_episodes"] >= 1
+        assert entry["vector_ratio_to_cartpole"] == pytest.approx(
+            entry["vector_steps_per_s"] / result["cartpole_steps_per_s"]
+        )
     assert bench.main([*argv, "--num-envs", "0"]) == 0
-    assert "vector_steps_per_s" not in json.loads(capsys.readouterr().out)
+    for entry in json.loads(capsys.readouterr().out)["backends"].values():
+        assert "vector_steps_per_s" not in entry
     with pytest.raises(SystemExit):
         bench.main(["--num-envs", "-1"])

@@ -335,6 +335,7 @@ class KVCacheSchedulingEnv(gym.Env):
         )
         #: This environment's row in :attr:`native`.
         self.native_slot = 0
+        self._native_running = False
 
     # ----------------------------------------------------------------- gym API
     def reset(
@@ -380,8 +381,10 @@ class KVCacheSchedulingEnv(gym.Env):
         """:meth:`reset` under the compiled backend, from the drawn scenario."""
         native: NativeBatch = self.native  # type: ignore[assignment]
         slot = self.native_slot
+        self._native_running = False
         self.step_limit = self.config.step_limit(instance)
         native.load(slot, instance, config.capacity, config.resolved_time_model, self.step_limit)
+        self._native_running = True
         info = {
             "latency": 0.0,
             "rounds": 0,
@@ -396,60 +399,53 @@ class KVCacheSchedulingEnv(gym.Env):
         """Keep this environment's compiled state in row ``slot`` of a shared ``native`` batch.
 
         The vector environment's instances share one batch, so that one kernel call steps
-        them all (:meth:`begin_native_step`, :meth:`NativeBatch.step`,
-        :meth:`end_native_step`). Call it before ``reset``.
+        them all; the vector environment then sets their actions and steps the batch itself
+        (this environment resets its row and reports its episode's end). Call it before
+        ``reset``.
         """
         self.native = native
         self.native_slot = slot
+        self._native_running = False
 
     def native_observation(self) -> Any:
         """The current observation under the compiled backend (a fresh array or dict)."""
         native: NativeBatch = self.native  # type: ignore[assignment]
         return self.observation_type.from_flat(native.observations[self.native_slot].copy())
 
-    def begin_native_step(self, action: Any) -> None:
-        """Record ``action`` in the compiled batch for its next step.
-
-        Raises:
-            RuntimeError: if called before ``reset`` or after the episode terminated.
-            ValueError: for an action of the wrong kind (a non-integer, a wrong shape).
-        """
-        native: NativeBatch = self.native  # type: ignore[assignment]
-        if not native.running(self.native_slot):
-            raise RuntimeError("call reset() before step(): no episode is running")
-        native.set_action(self.native_slot, action)
-        native.active[self.native_slot] = True
-
-    def end_native_step(self) -> tuple[float, int, bool]:
-        """After the batch's step: its latency, rounds and invalidity (as :meth:`transition`)."""
-        native: NativeBatch = self.native  # type: ignore[assignment]
-        native.active[self.native_slot] = False
-        return native.step_outcome(self.native_slot)
-
     def _transition_native(self, action: Any) -> tuple[float, int, bool]:
         """:meth:`transition` under the compiled backend."""
-        self.begin_native_step(action)
-        self.native.step()  # type: ignore[union-attr]
-        return self.end_native_step()
+        native: NativeBatch = self.native  # type: ignore[assignment]
+        if not self._native_running:
+            raise RuntimeError("call reset() before step(): no episode is running")
+        slot = self.native_slot
+        native.set_action(slot, action)
+        active = native.active
+        active[slot] = True
+        native.step()
+        active[slot] = False
+        self._native_running = not native.terminated[slot]
+        return native.latency.item(slot), native.rounds.item(slot), native.invalid.item(slot)
 
     def _step_native(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """:meth:`step` under the compiled backend."""
+        latency, rounds, invalid = self._transition_native(action)
         native: NativeBatch = self.native  # type: ignore[assignment]
         slot = self.native_slot
-        latency, rounds, invalid = self._transition_native(action)
-        terminated, truncated = native.ended(slot)
+        terminated = native.terminated.item(slot)
+        truncated = native.truncated.item(slot)
         info: dict[str, Any] = {
             "latency": latency,
             "rounds": rounds,
             "invalid_action": invalid,
-            "invalid_actions": native.invalid_actions(slot),
-            "time": native.time(slot),
+            "invalid_actions": native.invalid_total.item(slot),
+            "time": native.times.item(slot),
             "action_mask": native.masks[slot].copy(),
         }
         if terminated or truncated:
             info.update(self.final_info(terminated))
         reward = -latency / self.config.reward_scale
-        return self.native_observation(), reward, terminated, truncated, info
+        observation = self.observation_type.from_flat(native.observations[slot].copy())
+        return observation, reward, terminated, truncated, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Apply ``action`` (see the class docstring).

@@ -117,22 +117,22 @@ class NativeBatch:
         self.observations = np.zeros((size, encoder.size), dtype=np.float32)
         #: The action masks of every instance's current state.
         self.masks = np.zeros((size, width), dtype=np.bool_)
-        self._step_outputs()
         self.active = np.zeros(size, dtype=np.bool_)
         self.slots = np.zeros(size, dtype=np.int64)
         self.scores = np.zeros((size, config.window if self.priority else 1), dtype=np.float64)
+        self._new_outputs()
         self.instances: list[Instance | None] = [None] * size
         self.time_models: list[str] = [""] * size
         self._allocate(capacity=1, horizon=1)
 
     # ----------------------------------------------------------------- state
-    def _step_outputs(self) -> None:
-        """Fresh arrays for a step's outputs (the vector environment hands out their rows)."""
+    def _new_outputs(self) -> None:
+        """New arrays for the steps' outputs (the vector environment hands out their rows)."""
         n = self.size
+        k = self.kernel
         self.step_reals = np.zeros((3, n), dtype=np.float64)
         self.step_ints = np.zeros((2, n), dtype=np.int64)
         self.step_flags = np.zeros((3, n), dtype=np.bool_)
-        k = self.kernel
         #: Each instance's latest step: latency accrued, reward, time after it, rounds run,
         #: invalid actions so far, whether the action was invalid, terminated, truncated.
         self.latency = self.step_reals[k.O_LATENCY]
@@ -143,6 +143,25 @@ class NativeBatch:
         self.invalid = self.step_flags[k.O_INVALID]
         self.terminated = self.step_flags[k.O_TERMINATED]
         self.truncated = self.step_flags[k.O_TRUNCATED]
+
+    def _bind(self) -> None:
+        """The kernel's arguments, gathered once (arrays change only when they are replaced)."""
+        self._arguments = (
+            self.ints,
+            self.floats,
+            self.lists,
+            self.memory,
+            self.scalars,
+            self.reals,
+            self.config_i,
+            self.config_f,
+            self.active,
+            self.slots,
+            self.scores,
+            self.observations,
+            self.masks,
+            (self.step_reals, self.step_ints, self.step_flags),
+        )
 
     def _allocate(self, capacity: int, horizon: int) -> None:
         """Arrays for up to ``capacity`` requests and profiles of ``horizon`` slots."""
@@ -156,6 +175,7 @@ class NativeBatch:
         self.memory = np.zeros((n, 3, horizon), dtype=np.int64)
         self.scalars = np.zeros((n, k.N_SCALARS), dtype=np.int64)
         self.reals = np.zeros((n, k.N_REALS), dtype=np.float64)
+        self._bind()
 
     def _grow(self, capacity: int, horizon: int) -> None:
         """Make room for an episode of ``capacity`` requests and a profile of ``horizon``."""
@@ -232,29 +252,17 @@ class NativeBatch:
             self.masks,
         )
 
-    def step(self) -> int:
+    def step(self, fresh: bool = False) -> int:
         """Step every instance marked in :attr:`active` with its :attr:`slots` or :attr:`scores`.
 
         The new observations, masks and the step's outputs (:attr:`latency`, :attr:`reward`,
-        ...) are in the batch's arrays. Returns how many episodes ended.
+        ...) are in the batch's arrays; with ``fresh``, the outputs are new arrays (not
+        those of the previous step). Returns how many episodes ended.
         """
-        self._step_outputs()
-        return self.kernel.step_batch(
-            self.ints,
-            self.floats,
-            self.lists,
-            self.memory,
-            self.scalars,
-            self.reals,
-            self.config_i,
-            self.config_f,
-            self.active,
-            self.slots,
-            self.scores,
-            self.observations,
-            self.masks,
-            (self.step_reals, self.step_ints, self.step_flags),
-        )
+        if fresh:
+            self._new_outputs()
+            self._bind()
+        return self.kernel.step_batch(*self._arguments)
 
     def set_action(self, e: int, action: Any) -> None:
         """Record instance ``e``'s action for the next :meth:`step`, checked as the action types do.
@@ -335,17 +343,3 @@ class NativeBatch:
                 tokens_discarded=int(scalars[k.S_DISCARDED]),
             ),
         )
-
-    def step_outcome(self, e: int) -> tuple[float, int, bool]:
-        """Instance ``e``'s latency, rounds run and invalidity in the latest step."""
-        return float(self.latency[e]), int(self.rounds[e]), bool(self.invalid[e])
-
-    def running(self, e: int) -> bool:
-        """Whether instance ``e`` has an episode that has not terminated."""
-        k = self.kernel
-        scalars = self.scalars[e]
-        return self.instances[e] is not None and scalars[k.S_FINISHED] != scalars[k.S_N]
-
-    def ended(self, e: int) -> tuple[bool, bool]:
-        """Whether instance ``e``'s latest step terminated, and whether it truncated."""
-        return bool(self.terminated[e]), bool(self.truncated[e])

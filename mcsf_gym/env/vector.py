@@ -196,7 +196,7 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
         native: NativeBatch = self.native  # type: ignore[assignment]
         resetting = self._autoreset
         native.set_actions(actions, ~resetting)
-        ended = native.step()
+        ended = native.step(fresh=True)
         native.active[:] = False
         terminations, truncations = native.terminated, native.truncated
         infos: dict[str, Any] = {
