@@ -41,7 +41,7 @@ def numba_available() -> bool:
 def unsupported(config: EnvConfig) -> str | None:
     """Why the compiled backend cannot run ``config`` (``None`` when it can)."""
     if not numba_available():
-        return "it needs numba (pip install numba, or the 'solvers' extra)"
+        return "it needs numba (pip install 'mcsf-gym[fast]')"
     eviction = make_eviction(config.eviction)
     if not isinstance(eviction, (ClearAll, NewestFirst)):
         return f"it supports clear-all and newest-first eviction, not {eviction!r}"

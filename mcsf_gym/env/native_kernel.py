@@ -55,8 +55,8 @@ I_PROMPT, I_OUTPUT, I_PREDICTION, I_CLIPPED, I_LENGTH, I_STATUS = 0, 1, 2, 3, 4,
 I_START, I_STARTED, I_EVICTED, I_WAIT_POS = 6, 7, 8, 9
 N_INT_FIELDS = 10
 # Per-request float fields.
-F_ARRIVAL, F_START_TIME, F_FINISH, F_FIRST_TOKEN = 0, 1, 2, 3
-N_FLOAT_FIELDS = 4
+F_ARRIVAL, F_START_TIME, F_FINISH, F_FIRST_TOKEN, F_LOG_PROMPT = 0, 1, 2, 3, 4
+N_FLOAT_FIELDS = 5
 # Id lists.
 L_WAITING, L_RUNNING, L_QUEUE, L_PENDING = 0, 1, 2, 3
 N_LISTS = 4
@@ -589,7 +589,7 @@ def _observe(ints, floats, lists, memory, scalars, reals, config_i, config_f, e,
         prompt = ints[e, I_PROMPT, request]
         waited = (now - floats[e, F_ARRIVAL, request]) / base
         out[index] = 1.0
-        out[index + 1] = math.log1p(prompt) / log_memory
+        out[index + 1] = floats[e, F_LOG_PROMPT, request]
         out[index + 2] = math.log1p(ints[e, I_LENGTH, request]) / log_memory
         out[index + 3] = waited / (waited + scale)
         out[index + 4] = 1.0 if _fits_lookahead(ints, memory, scalars, reals, e, request) else 0.0
@@ -664,6 +664,9 @@ def start_episode(
     floats[e, F_START_TIME, :n] = np.nan
     floats[e, F_FINISH, :n] = np.nan
     floats[e, F_FIRST_TOKEN, :n] = np.nan
+    log_memory = math.log1p(scalars[e, S_MEMORY])
+    for request in range(n):
+        floats[e, F_LOG_PROMPT, request] = math.log1p(ints[e, I_PROMPT, request]) / log_memory
     size = scalars[e, S_PROFILE_SIZE]
     for slot in range(size):
         memory[e, P_PROFILE, slot] = slot
