@@ -128,7 +128,9 @@ def collect(
     from training.envs import EnvFactory
 
     table = teacher_table(config.imitate)
-    factory = EnvFactory(config.env_id, config.env_kwargs, "free", config.suite, config.tasks)
+    # The teacher reads the engine's state: the Python backend (same episodes as the compiled).
+    env_kwargs = {**config.env_kwargs, "backend": "python"}
+    factory = EnvFactory(config.env_id, env_kwargs, "free", config.suite, config.tasks)
     env = factory()
     observations, masks, actions, labels = [], [], [], []
     counts: dict[str, dict[str, int]] = {}
