@@ -166,13 +166,17 @@ def test_mcsf_in_the_compiled_environment_equals_simulate():
 def test_settings_it_cannot_run_are_refused_with_the_reason():
     with pytest.raises(ValueError, match=r"backend='compiled'.*random"):
         KVCacheSchedulingEnv(backend="compiled", eviction="random:beta=0.3")
-    with pytest.raises(ValueError, match=r"backend='compiled'.*render"):
-        KVCacheSchedulingEnv(backend="compiled", render_mode="ansi")
+    rendered = KVCacheSchedulingEnv(backend="compiled", render_mode="rgb_array")  # as SB3 does
+    rendered.reset(seed=0)
+    rendered.step(0)
+    with pytest.raises(ValueError, match="backend='python' to render"):
+        rendered.render()
     with pytest.raises(ValueError, match="backend must be one of"):
         KVCacheSchedulingEnv(backend="fast")
     # "auto" falls back to the Python backend where the compiled one cannot go.
     assert KVCacheSchedulingEnv(backend="auto", eviction="random:beta=0.3").native is None
     assert KVCacheSchedulingEnv(backend="auto").native is not None
+    assert KVCacheSchedulingEnv(backend="auto", render_mode="ansi").native is None
 
 
 def test_bad_actions_and_calls_out_of_order_raise():

@@ -241,9 +241,10 @@ class KVCacheSchedulingEnv(gym.Env):
     it with a numba kernel (:mod:`mcsf_gym.env.native`) that gives the same observations,
     rewards, masks and results, bit for bit (``tests/test_env_native.py`` checks them side
     by side), several times faster; :attr:`engine` and :attr:`boundary` are then ``None``.
-    It needs numba and supports every setting except ``random`` eviction, custom time models
-    and rendering (a ``ValueError`` says which). ``"auto"`` is ``"compiled"`` where it
-    applies, else ``"python"``. The first use in a fresh install compiles the kernel (about
+    It needs numba and supports every setting except ``random`` eviction and custom time
+    models (a ``ValueError`` says which); it takes a ``render_mode`` but ``render()``
+    refuses. ``"auto"`` is ``"compiled"`` where it applies and no ``render_mode`` is set,
+    else ``"python"``. The first use in a fresh install compiles the kernel (about
     15 s, cached on disk); later processes load it in about a second.
 
     ## Vector Environment
@@ -542,7 +543,16 @@ class KVCacheSchedulingEnv(gym.Env):
         return entry
 
     def render(self) -> str | NDArray[np.uint8] | None:
-        """Text (``"ansi"``) or an RGB chart (``"rgb_array"``) of the current state."""
+        """Text (``"ansi"``) or an RGB chart (``"rgb_array"``) of the current state.
+
+        Raises:
+            ValueError: under the compiled backend with a ``render_mode`` (it does not render).
+        """
+        if self.native is not None and self.render_mode is not None:
+            raise ValueError(
+                "the compiled backend does not render: make the environment with "
+                "backend='python' to render it"
+            )
         if self.render_mode is None or self.boundary is None:
             return None
         if self.render_mode == "ansi":

@@ -9,8 +9,10 @@ The results are bit for bit those of the Python backend (``tests/test_env_native
 
 Supported: ``"admit"`` and ``"priority"`` actions, ``"flat"`` and ``"dict"`` observations,
 every ``order``, ``masking``, ``alpha`` and ``allow_idle``, ``clear-all`` and ``newest-first``
-eviction, the ``unit`` and ``linear`` time models, no rendering. :func:`unsupported` says why
-other settings need ``backend="python"``.
+eviction, the ``unit`` and ``linear`` time models. :func:`unsupported` says why other settings
+need ``backend="python"``. A ``render_mode`` is accepted (stable-baselines3's ``make_vec_env``
+sets ``"rgb_array"`` on every environment it makes) but ``render()`` refuses: the compiled
+state keeps no history to draw.
 """
 
 from __future__ import annotations
@@ -45,8 +47,6 @@ def unsupported(config: EnvConfig) -> str | None:
     eviction = make_eviction(config.eviction)
     if not isinstance(eviction, (ClearAll, NewestFirst)):
         return f"it supports clear-all and newest-first eviction, not {eviction!r}"
-    if config.render_mode is not None:
-        return f"it does not render (render_mode={config.render_mode!r})"
     if type(config.make_action_type()) not in (AdmitAction, PriorityAction):
         return f"it supports the 'admit' and 'priority' actions, not {config.action!r}"
     if type(config.make_observation_type()) not in (FlatObservation, DictObservation):
@@ -72,8 +72,8 @@ def resolve_backend(config: EnvConfig, backend: str) -> bool:
     if backend == "python":
         return False
     reason = unsupported(config)
-    if backend == "auto":
-        return reason is None
+    if backend == "auto":  # rendering asked for: the Python backend, which renders
+        return reason is None and config.render_mode is None
     if backend == "compiled":
         if reason is not None:
             raise ValueError(f"backend='compiled' cannot run these settings: {reason}")
