@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import chain, islice
+from itertools import islice
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,44 +44,44 @@ def _ints(ids: Sequence[int] | NDArray[np.int64]) -> Sequence[int]:
     return ids.tolist() if isinstance(ids, np.ndarray) else ids
 
 
-def walk_prefix(view: StateView, chunks: Chunks, alpha: float) -> list[int]:
+def walk_prefix(
+    view: StateView, chunks: Chunks, alpha: float, *, first_fits: bool = False
+) -> list[int]:
     """Admit candidates in the given order while the look-ahead check holds; stop at a miss.
 
     ``chunks`` yields waiting ids in priority order, a few at a time, so a walk that stops
-    early never touches the rest of the queue. See :func:`admit_prefix` for the rule.
-    """
-    return walk_ids(view, (request for ids in chunks for request in _ints(ids)), alpha)
-
-
-def walk_ids(view: StateView, candidates: Iterable[int], alpha: float) -> list[int]:
-    """:func:`walk_prefix` over waiting ids given one by one (a lazy iterator stops early).
-
-    The first candidate is tested alone, on the engine's profile in place
+    early never touches the rest of the queue. See :func:`admit_prefix` for the rule. The
+    first candidate is tested alone, on the engine's profile in place
     (:meth:`~mcsf_gym.core.view.StateView.admission_fits`: most walks stop there); if it
-    fits, it and the next ones are walked in chunks of growing size, each tested and added in
-    order by :meth:`~mcsf_gym.core.lookahead.AdmissionCheck.add_while_fits` (the same
-    answers).
+    fits, each chunk from the first on is tested and added in order by
+    :meth:`~mcsf_gym.core.lookahead.AdmissionCheck.add_while_fits` (the same answers).
+    ``first_fits`` says that the caller has made the first candidate's test, and it passed.
     """
     prompts = view.prompts
     length_of = view.predicted_length_of
-    candidates = iter(candidates)
-    request = next(candidates, None)
-    if request is None:
-        return []
-    prompt = prompts[request]
-    length = length_of(request)
-    if not view.admission_fits(prompt, length, alpha):
-        return [] if view.n_running else [request]
-    check = view.admission_check(alpha)
+    check = None
     admitted: list[int] = []
-    for chunk in chunked(chain((request,), candidates)):
+    for chunk in chunks:
+        ids = _ints(chunk)
+        if not len(ids):
+            continue
+        if check is None:
+            first = ids[0]
+            if not first_fits and not view.admission_fits(prompts[first], length_of(first), alpha):
+                return [] if view.n_running else [first]
+            check = view.admission_check(alpha)
         added = check.add_while_fits(
-            [prompts[request] for request in chunk], [length_of(request) for request in chunk]
+            [prompts[request] for request in ids], [length_of(request) for request in ids]
         )
-        admitted.extend(chunk[:added])
-        if added < len(chunk):
+        admitted.extend(ids[:added])
+        if added < len(ids):
             break
     return admitted
+
+
+def walk_ids(view: StateView, candidates: Iterable[int], alpha: float) -> list[int]:
+    """:func:`walk_prefix` over waiting ids given one by one (a lazy iterator stops early)."""
+    return walk_prefix(view, chunked(candidates), alpha)
 
 
 def admit_prefix(view: StateView, order: NDArray[np.int64], alpha: float) -> list[int]:
@@ -250,8 +250,30 @@ class SortedQueue:
         return next(self.ids(view), None)
 
     def chunks(self, view: StateView) -> Iterator[list[int]]:
-        """:meth:`ids` a few at a time, in chunks of growing size."""
-        return chunked(self.ids(view))
+        """:meth:`ids` a few at a time, in chunks of doubling size (8, 16, 32, ...).
+
+        Read from the keys a slice at a time; those no longer waiting are dropped from it.
+        """
+        keys = self._keys
+        n = self._n
+        status = view.statuses
+        queued = self._queued
+        start, size = 0, _FIRST_CHUNK
+        while start < len(keys):
+            chunk = keys[start : start + size]
+            ids = [key % n for key in chunk]
+            live = [request for request in ids if status[request] == WAITING]
+            if len(live) < len(ids):
+                for request in ids:
+                    if status[request] != WAITING:
+                        queued[request] = 0
+                keys[start : start + len(chunk)] = [
+                    key for key in chunk if status[key % n] == WAITING
+                ]
+            if live:
+                yield live
+            start += len(live)
+            size *= 2
 
 
 class ShortestFirstQueue(SortedQueue):
@@ -315,11 +337,9 @@ class MCSF(Agent):
         if head is None:
             return []
         # Most boundaries end at the head's test: made here, before a walk is started.
-        if view.n_running and not view.admission_fits(
-            view.prompts[head], view.predicted_length_of(head), self.alpha
-        ):
-            return []
-        return walk_ids(view, queue.ids(view), self.alpha)
+        if view.admission_fits(view.prompts[head], view.predicted_length_of(head), self.alpha):
+            return walk_prefix(view, queue.chunks(view), self.alpha, first_fits=True)
+        return [] if view.n_running else [head]
 
     def __repr__(self) -> str:
         return f"MCSF(alpha={self.alpha})"

@@ -44,15 +44,20 @@ def _top(values: NDArray[np.int64]) -> int:
 
 
 def add_while_fits_sliced(
-    shifted: NDArray[np.int64], prompts: Sequence[int], lengths: Sequence[int], cap: float
+    shifted: NDArray[np.int64],
+    prompts: Sequence[int],
+    lengths: Sequence[int],
+    cap: float,
+    longest: int | None = None,
 ) -> int:
     """:func:`mcsf_gym.core.kernels.add_while_fits` on numpy slices: same answers, same state.
 
     Candidate ``j`` (prompt ``s = prompts[j] >= 0``, length ``p = lengths[j] >= 1``, with
     ``shifted`` at least ``p`` long) fits when ``max(shifted[:p]) + s <= cap``; adding it
     raises ``shifted[h - 1]`` by ``s + h`` for ``h <= p``. Returns how many were added.
+    ``longest`` is ``max(lengths)`` when the caller knows it.
     """
-    steps = ramp(max(prompts) + max(lengths))
+    steps = ramp(max(prompts) + (max(lengths) if longest is None else longest))
     for added, (prompt, length) in enumerate(zip(prompts, lengths, strict=True)):
         head = shifted[:length]
         if head.item(head.argmax()) + prompt > cap:
@@ -168,6 +173,13 @@ class MemoryProfile:
             and cached[2] <= boundary < cached[3]
         ):
             return cached[4]
+        first = (boundary + 1) % self._size
+        if first + length <= self._size:  # one slice, the usual case
+            memory = self._shifted[first : first + length] - ramp(length)
+            index = int(memory.argmax())
+            best = memory.item(index) - boundary
+            self._peak = (self._version, end, boundary, boundary + 1 + index, best)
+            return best
         best, where = 0, end + 1
         offset = 0
         for part in self._slices(self._shifted, boundary, length):
@@ -411,6 +423,7 @@ class AdmissionCheck:
         (:mod:`mcsf_gym.core.kernels`), otherwise a maximum and an addition on a slice per
         candidate (:func:`add_while_fits_sliced`).
         """
+        longest = max(predictions)
         if not self.feasible or min(predictions) <= 0 or min(prompts) < 0:
             added = 0
             for prompt, prediction in zip(prompts, predictions, strict=True):
@@ -419,11 +432,13 @@ class AdmissionCheck:
                 self.add(prompt, prediction)
                 added += 1
             return added
-        kernel = compiled_kernel() if len(prompts) > 1 else None
-        shifted = self._materialize(max(predictions))
+        shifted = self._shifted
+        if shifted is None or longest > shifted.size:
+            shifted = self._materialize(longest)
         self._asked = None
+        kernel = compiled_kernel() if len(prompts) > 1 else None
         if kernel is None:
-            return add_while_fits_sliced(shifted, prompts, predictions, self._cap)
+            return add_while_fits_sliced(shifted, prompts, predictions, self._cap, longest)
         return int(
             kernel(
                 shifted,
