@@ -164,12 +164,14 @@ class SortedQueue:
     of :meth:`sync` inserts the requests that became waiting since the last call (arrivals,
     evictions: read from the view's log of such events, so a call costs the changes, not the
     queue), scored when they are inserted; requests that left the queue (admitted) are
-    dropped lazily, when a walk meets them. Keys are ``score * n + id``, so integer order is
-    the rule's order (ids are in arrival order).
+    dropped lazily, when a walk meets them. The queue is a sorted list of the distinct scores
+    and, per score, a bucket of ids in increasing order (ids are in arrival order): an
+    arrival is appended to its bucket, and only a score not seen yet (or a re-queued id) is
+    inserted in order, so an insertion costs nothing like the length of the queue.
 
     Args:
-        score: the priority of each request, a non-negative integer (lower first); default
-            the predicted output length (MC-SF's order).
+        score: the priority of each request, an integer (lower first); default the predicted
+            output length (MC-SF's order).
     """
 
     def __init__(self, score: Score = predicted_output) -> None:
@@ -178,9 +180,9 @@ class SortedQueue:
 
     def clear(self) -> None:
         """Forget everything (a new episode)."""
-        self._keys: list[int] = []
+        self._order: list[int] = []
+        self._buckets: dict[int, list[int]] = {}
         self._queued = bytearray()
-        self._n = 0
         self._seen = 0
         self._view: StateView | None = None
 
@@ -192,8 +194,7 @@ class SortedQueue:
         if view is not self._view:
             self.clear()
             self._view = view
-            self._n = len(view.prompts)
-            self._queued = bytearray(self._n)
+            self._queued = bytearray(len(view.prompts))
         if view.waiting_log_size == self._seen:
             return
         changes = view.waiting_since(self._seen)
@@ -207,73 +208,81 @@ class SortedQueue:
                 new.append(request)
         if not new:
             return
-        n = self._n
-        scores = self._scores(view, new)
-        keys = [score * n + request for score, request in zip(scores, new, strict=True)]
-        if len(keys) > 16:
-            self._keys.extend(keys)
-            self._keys.sort()
-        else:
-            for key in keys:
-                insort(self._keys, key)
+        buckets = self._buckets
+        for score, request in zip(self._scores(view, new), new, strict=True):
+            bucket = buckets.get(score)
+            if bucket is None:
+                buckets[score] = [request]
+                insort(self._order, score)
+            elif request > bucket[-1]:
+                bucket.append(request)
+            else:  # a re-queued (evicted) request, older than some of its bucket
+                insort(bucket, request)
 
     def _scores(self, view: StateView, new: list[int]) -> list[int]:
         """The scores of the requests ``new``, as Python ints."""
         return self._score(view, np.array(new, dtype=np.int64)).tolist()
 
-    def ids(self, view: StateView) -> Iterator[int]:
-        """Waiting ids in queue order, one at a time, dropping those no longer waiting."""
-        keys = self._keys
-        n = self._n
-        status = view.statuses
+    def _drop(self, index: int, status: memoryview) -> None:
+        """Drop the ids no longer waiting from the bucket of ``self._order[index]``.
+
+        An emptied bucket is removed with its score.
+        """
+        score = self._order[index]
+        bucket = self._buckets[score]
         queued = self._queued
-        index = 0
-        while index < len(keys):
-            request = keys[index] % n
-            if status[request] == WAITING:
-                yield request
-                index += 1
-                continue
-            stop = index  # a run of them (the prefix a walk admitted) goes in one deletion
-            while stop < len(keys) and status[request] != WAITING:
+        for request in bucket:
+            if status[request] != WAITING:
                 queued[request] = 0
-                stop += 1
-                if stop < len(keys):
-                    request = keys[stop] % n
-            del keys[index:stop]
+        bucket[:] = [request for request in bucket if status[request] == WAITING]
+        if not bucket:
+            del self._buckets[score]
+            del self._order[index]
 
     def first(self, view: StateView) -> int | None:
         """The first waiting id in queue order (``None`` if none), as :meth:`ids` gives it."""
-        keys = self._keys
-        if keys and view.statuses[keys[0] % self._n] == WAITING:
-            return keys[0] % self._n
-        return next(self.ids(view), None)
+        order = self._order
+        status = view.statuses
+        while order:
+            request = self._buckets[order[0]][0]
+            if status[request] == WAITING:
+                return request
+            self._drop(0, status)
+        return None
+
+    def ids(self, view: StateView) -> Iterator[int]:
+        """Waiting ids in queue order, one at a time, dropping those no longer waiting."""
+        for chunk in self.chunks(view):
+            yield from chunk
 
     def chunks(self, view: StateView) -> Iterator[list[int]]:
-        """:meth:`ids` a few at a time, in chunks of doubling size (8, 16, 32, ...).
+        """Waiting ids in queue order, in lists of doubling size (8, 16, 32, ...).
 
-        Read from the keys a slice at a time; those no longer waiting are dropped from it.
+        Read a bucket slice at a time; a bucket whose slice holds ids no longer waiting is
+        cleared of them first.
         """
-        keys = self._keys
-        n = self._n
+        order = self._order
+        buckets = self._buckets
         status = view.statuses
-        queued = self._queued
-        start, size = 0, _FIRST_CHUNK
-        while start < len(keys):
-            chunk = keys[start : start + size]
-            ids = [key % n for key in chunk]
-            live = [request for request in ids if status[request] == WAITING]
-            if len(live) < len(ids):
-                for request in ids:
-                    if status[request] != WAITING:
-                        queued[request] = 0
-                keys[start : start + len(chunk)] = [
-                    key for key in chunk if status[key % n] == WAITING
-                ]
-            if live:
-                yield live
-            start += len(live)
-            size *= 2
+        size = _FIRST_CHUNK
+        chunk: list[int] = []
+        index = start = 0  # the bucket being read, and where in it (all before is waiting)
+        while index < len(order):
+            bucket = buckets[order[index]]
+            taken = bucket[start : start + size - len(chunk)]
+            if len([request for request in taken if status[request] == WAITING]) < len(taken):
+                self._drop(index, status)  # the ids before ``start`` stay where they are
+                continue
+            chunk += taken
+            start += len(taken)
+            if start == len(bucket):
+                index, start = index + 1, 0
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+                size *= 2
+        if chunk:
+            yield chunk
 
 
 class ShortestFirstQueue(SortedQueue):
