@@ -69,7 +69,10 @@ S_PENDING_TOKENS, S_PROFILE_SIZE, S_CHECK_SIZE, S_CHECK_PEAK, S_CHECK_FEASIBLE =
 S_PREFIX_SIZE, S_EVICTIONS, S_DISCARDED, S_PEAK_MEMORY, S_STEPS, S_INVALID = 17, 18, 19, 20, 21, 22
 S_STEP_LIMIT = 23  # -1: never truncated
 S_LINEAR = 24  # 1: the linear time model (coefficients in the R_* fields), 0: unit time
-N_SCALARS = 25
+S_NEXT_EVENT = 25  # no running request finishes or reaches its predicted end before this round
+N_SCALARS = 26
+#: "No event ahead" (later than any round).
+NO_EVENT = 2**62
 # Float state, and the episode's time model.
 R_TIME, R_LAST, R_MEMORY_SUM, R_NEXT_ARRIVAL, R_CAP, R_IDLE = 0, 1, 2, 3, 4, 5
 R_BASE, R_PER_REQUEST, R_PER_CONTEXT, R_PER_PREFILL = 6, 7, 8, 9
@@ -255,11 +258,20 @@ def _start(ints, floats, lists, memory, scalars, reals, e, request):
     end = now + length
     _profile_apply(memory, scalars, e, ints[e, I_PROMPT, request], now, now, end, 1)
     scalars[e, S_MAX_END] = max(scalars[e, S_MAX_END], end)
+    finish = now + ints[e, I_OUTPUT, request]
+    scalars[e, S_NEXT_EVENT] = min(scalars[e, S_NEXT_EVENT], finish, end if end > now else finish)
 
 
 @_jit
 def _finish_and_extend(ints, floats, lists, memory, scalars, e, boundary, end_time):
-    """``Engine._finish_round`` then ``Engine._extend_overruns`` at ``boundary``."""
+    """``Engine._finish_round`` then ``Engine._extend_overruns`` at ``boundary``.
+
+    Only at rounds where some running request finishes or reaches its predicted end (the
+    engine's ``_finishing`` and ``_predicted_end`` lists); :data:`S_NEXT_EVENT` is the next
+    such round (a lower bound: evictions only remove events).
+    """
+    if boundary < scalars[e, S_NEXT_EVENT]:
+        return
     finished = 0
     for k in range(scalars[e, S_N_RUNNING]):
         request = lists[e, L_RUNNING, k]
@@ -280,6 +292,14 @@ def _finish_and_extend(ints, floats, lists, memory, scalars, e, boundary, end_ti
                 memory, scalars, e, ints[e, I_PROMPT, request], start, boundary, boundary + 1, 1
             )
             scalars[e, S_MAX_END] = max(scalars[e, S_MAX_END], boundary + 1)
+    following = NO_EVENT
+    for k in range(scalars[e, S_N_RUNNING]):
+        request = lists[e, L_RUNNING, k]
+        start = ints[e, I_START, request]
+        finish = start + ints[e, I_OUTPUT, request]
+        end = start + ints[e, I_LENGTH, request]
+        following = min(following, finish, end if end > boundary else finish)
+    scalars[e, S_NEXT_EVENT] = following
 
 
 @_jit
@@ -677,6 +697,7 @@ def start_episode(
         scalars[e, field] = 0
     for field in (S_EVICTIONS, S_DISCARDED, S_PEAK_MEMORY, S_STEPS, S_INVALID):
         scalars[e, field] = 0
+    scalars[e, S_NEXT_EVENT] = NO_EVENT
     reals[e, R_TIME] = 0.0
     reals[e, R_LAST] = 0.0
     reals[e, R_MEMORY_SUM] = 0.0
