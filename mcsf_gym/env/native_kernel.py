@@ -33,14 +33,17 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
+
+#: The array types of the kernel's arguments.
+Ints = NDArray[np.int64]
+Floats = NDArray[np.float64]
+Bools = NDArray[np.bool_]
 
 try:
     from numba import njit as _njit
 except ImportError:  # the compiled backend then refuses to start (mcsf_gym.env.native)
     _njit = None
-
-#: Whether numba compiles the kernel (else the functions run as plain Python).
-COMPILED = _njit is not None
 
 
 def _jit(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -97,7 +100,9 @@ N_GLOBAL, N_SLOT = 8, 6
 
 # ------------------------------------------------------------------------ memory profile
 @_jit
-def _profile_apply(memory, scalars, e, prompt, start, begin, end, sign):
+def _profile_apply(
+    memory: Ints, scalars: Ints, e: int, prompt: int, start: int, begin: int, end: int, sign: int
+) -> None:
     """``MemoryProfile._apply``: add ``sign (prompt + T - start)`` at each ``T`` in (begin, end]."""
     size = scalars[e, S_PROFILE_SIZE]
     for boundary in range(begin + 1, end + 1):
@@ -105,7 +110,7 @@ def _profile_apply(memory, scalars, e, prompt, start, begin, end, sign):
 
 
 @_jit
-def _profile_forget(memory, scalars, e, boundary):
+def _profile_forget(memory: Ints, scalars: Ints, e: int, boundary: int) -> None:
     """``MemoryProfile.forget``: a passed boundary's slot now stands for ``boundary + size``."""
     size = scalars[e, S_PROFILE_SIZE]
     memory[e, P_PROFILE, boundary % size] = boundary + size
@@ -113,7 +118,9 @@ def _profile_forget(memory, scalars, e, boundary):
 
 # ------------------------------------------------------------------------ the engine
 @_jit
-def _arrive_until(ints, floats, lists, scalars, reals, e, time):
+def _arrive_until(
+    ints: Ints, floats: Floats, lists: Ints, scalars: Ints, reals: Floats, e: int, time: float
+) -> float:
     """``Engine._arrive_until``: requests arrived by ``time`` wait; their latency until then."""
     n = scalars[e, S_N]
     last = scalars[e, S_ARRIVED]
@@ -131,7 +138,7 @@ def _arrive_until(ints, floats, lists, scalars, reals, e, time):
 
 
 @_jit
-def _enqueue(ints, lists, scalars, e, request):
+def _enqueue(ints: Ints, lists: Ints, scalars: Ints, e: int, request: int) -> None:
     """``request`` becomes waiting (added to the unordered waiting set)."""
     ints[e, I_STATUS, request] = WAITING
     position = scalars[e, S_N_WAITING]
@@ -141,7 +148,7 @@ def _enqueue(ints, lists, scalars, e, request):
 
 
 @_jit
-def _unqueue(ints, lists, scalars, e, request):
+def _unqueue(ints: Ints, lists: Ints, scalars: Ints, e: int, request: int) -> None:
     """Waiting ``request`` leaves the waiting set (its status is set by the caller)."""
     position = ints[e, I_WAIT_POS, request]
     last = scalars[e, S_N_WAITING] - 1
@@ -153,7 +160,9 @@ def _unqueue(ints, lists, scalars, e, request):
 
 
 @_jit
-def _skip_idle_gap(ints, floats, lists, scalars, reals, e):
+def _skip_idle_gap(
+    ints: Ints, floats: Floats, lists: Ints, scalars: Ints, reals: Floats, e: int
+) -> None:
     """``Engine._skip_idle_gap``: with nothing running or waiting, jump to the next arrival."""
     present = scalars[e, S_ARRIVED] - scalars[e, S_FINISHED]
     if scalars[e, S_N_RUNNING] or scalars[e, S_FINISHED] == scalars[e, S_N] or present > 0:
@@ -163,7 +172,7 @@ def _skip_idle_gap(ints, floats, lists, scalars, reals, e):
 
 
 @_jit
-def _idle(ints, floats, lists, scalars, reals, e):
+def _idle(ints: Ints, floats: Floats, lists: Ints, scalars: Ints, reals: Floats, e: int) -> float:
     """``Engine._idle``: wait until the next arrival or for one empty round; the latency."""
     now = reals[e, R_TIME]
     until = now + reals[e, R_IDLE]
@@ -179,7 +188,7 @@ def _idle(ints, floats, lists, scalars, reals, e):
 
 
 @_jit
-def _leave(ints, memory, scalars, e, request):
+def _leave(ints: Ints, memory: Ints, scalars: Ints, e: int, request: int) -> None:
     """``Engine._leave`` without the running list (the caller compacts it)."""
     start = ints[e, I_START, request]
     prompt = ints[e, I_PROMPT, request]
@@ -191,7 +200,7 @@ def _leave(ints, memory, scalars, e, request):
 
 
 @_jit
-def _compact_running(ints, lists, scalars, e):
+def _compact_running(ints: Ints, lists: Ints, scalars: Ints, e: int) -> None:
     """Drop the requests that are no longer running from the running list (order kept)."""
     kept = 0
     for k in range(scalars[e, S_N_RUNNING]):
@@ -205,7 +214,9 @@ def _compact_running(ints, lists, scalars, e):
 
 
 @_jit
-def _evict_for(ints, lists, memory, scalars, config_i, e, need):
+def _evict_for(
+    ints: Ints, lists: Ints, memory: Ints, scalars: Ints, config_i: Ints, e: int, need: int
+) -> int:
     """``Engine._evict_for``: evict by the policy until the round fits; the new need."""
     n_running = scalars[e, S_N_RUNNING]
     now = scalars[e, S_ROUND]
@@ -242,7 +253,16 @@ def _evict_for(ints, lists, memory, scalars, config_i, e, need):
 
 
 @_jit
-def _start(ints, floats, lists, memory, scalars, reals, e, request):
+def _start(
+    ints: Ints,
+    floats: Floats,
+    lists: Ints,
+    memory: Ints,
+    scalars: Ints,
+    reals: Floats,
+    e: int,
+    request: int,
+) -> None:
     """``Engine._start``: waiting ``request`` starts running in the coming round."""
     now = scalars[e, S_ROUND]
     _unqueue(ints, lists, scalars, e, request)
@@ -263,7 +283,16 @@ def _start(ints, floats, lists, memory, scalars, reals, e, request):
 
 
 @_jit
-def _finish_and_extend(ints, floats, lists, memory, scalars, e, boundary, end_time):
+def _finish_and_extend(
+    ints: Ints,
+    floats: Floats,
+    lists: Ints,
+    memory: Ints,
+    scalars: Ints,
+    e: int,
+    boundary: int,
+    end_time: float,
+) -> None:
     """``Engine._finish_round`` then ``Engine._extend_overruns`` at ``boundary``.
 
     Only at rounds where some running request finishes or reaches its predicted end (the
@@ -303,7 +332,17 @@ def _finish_and_extend(ints, floats, lists, memory, scalars, e, boundary, end_ti
 
 
 @_jit
-def _run_round(ints, floats, lists, memory, scalars, reals, config_i, config_f, e):
+def _run_round(
+    ints: Ints,
+    floats: Floats,
+    lists: Ints,
+    memory: Ints,
+    scalars: Ints,
+    reals: Floats,
+    config_i: Ints,
+    config_f: Floats,
+    e: int,
+) -> tuple[float, bool]:
     """``Engine.run_round`` with the pending requests; returns ``(latency, ran)``."""
     n_admit = scalars[e, S_N_PENDING]
     n_running = scalars[e, S_N_RUNNING]
@@ -361,7 +400,17 @@ def _run_round(ints, floats, lists, memory, scalars, reals, config_i, config_f, 
 
 
 @_jit
-def _run_to_decision(ints, floats, lists, memory, scalars, reals, config_i, config_f, e):
+def _run_to_decision(
+    ints: Ints,
+    floats: Floats,
+    lists: Ints,
+    memory: Ints,
+    scalars: Ints,
+    reals: Floats,
+    config_i: Ints,
+    config_f: Floats,
+    e: int,
+) -> tuple[float, int]:
     """``stepping.run_to_decision``: run rounds until some request waits.
 
     The round with the pending requests, then every round in which nobody waits; returns
@@ -382,7 +431,9 @@ def _run_to_decision(ints, floats, lists, memory, scalars, reals, config_i, conf
 
 # ------------------------------------------------------------------------ the boundary
 @_jit
-def _open(ints, lists, memory, scalars, reals, config_i, e):
+def _open(
+    ints: Ints, lists: Ints, memory: Ints, scalars: Ints, reals: Floats, config_i: Ints, e: int
+) -> None:
     """``Boundary.open``: the queue in window order, nothing pending, a fresh check."""
     n_waiting = scalars[e, S_N_WAITING]
     queue = lists[e, L_QUEUE]
@@ -421,7 +472,7 @@ def _open(ints, lists, memory, scalars, reals, config_i, e):
 
 
 @_jit
-def _check_top(memory, scalars, e, prediction):
+def _check_top(memory: Ints, scalars: Ints, e: int, prediction: int) -> int:
     """``WindowCheck._tops`` for one prediction: ``max over h < p of m[h] + h + 1``."""
     size = scalars[e, S_CHECK_SIZE]
     need = min(prediction, size)
@@ -441,7 +492,9 @@ def _check_top(memory, scalars, e, prediction):
 
 
 @_jit
-def _fits_lookahead(ints, memory, scalars, reals, e, request):
+def _fits_lookahead(
+    ints: Ints, memory: Ints, scalars: Ints, reals: Floats, e: int, request: int
+) -> bool:
     """``WindowCheck.fits`` of a waiting request (with the pending requests added)."""
     if not scalars[e, S_CHECK_FEASIBLE]:
         return False
@@ -454,13 +507,15 @@ def _fits_lookahead(ints, memory, scalars, reals, e, request):
 
 
 @_jit
-def _next_round_tokens(scalars, e):
+def _next_round_tokens(scalars: Ints, e: int) -> int:
     """``Boundary.next_round_tokens``: running and pending tokens after the coming round."""
     return scalars[e, S_IN_USE] + scalars[e, S_N_RUNNING] + scalars[e, S_PENDING_TOKENS]
 
 
 @_jit
-def _is_valid(ints, memory, scalars, reals, config_i, e, request):
+def _is_valid(
+    ints: Ints, memory: Ints, scalars: Ints, reals: Floats, config_i: Ints, e: int, request: int
+) -> bool:
     """``Boundary.is_valid``: whether the masking rule allows admitting ``request`` now."""
     masking = config_i[C_MASKING]
     if masking == MASK_NONE or (scalars[e, S_N_PENDING] == 0 and scalars[e, S_N_RUNNING] == 0):
@@ -471,7 +526,7 @@ def _is_valid(ints, memory, scalars, reals, config_i, e, request):
 
 
 @_jit
-def _must_admit(scalars, config_i, e):
+def _must_admit(scalars: Ints, config_i: Ints, e: int) -> bool:
     """``Boundary.must_admit``: closing admission now would idle the worker while one waits."""
     return (
         not config_i[C_ALLOW_IDLE]
@@ -482,7 +537,9 @@ def _must_admit(scalars, config_i, e):
 
 
 @_jit
-def _admit(ints, lists, memory, scalars, reals, e, slot):
+def _admit(
+    ints: Ints, lists: Ints, memory: Ints, scalars: Ints, reals: Floats, e: int, slot: int
+) -> None:
     """``Boundary.admit`` of the request in queue position ``slot``."""
     queue = lists[e, L_QUEUE]
     request = queue[slot]
@@ -518,7 +575,16 @@ def _admit(ints, lists, memory, scalars, reals, e, slot):
 
 # ------------------------------------------------------------------------ actions
 @_jit
-def _apply_admit(ints, lists, memory, scalars, reals, config_i, e, slot):
+def _apply_admit(
+    ints: Ints,
+    lists: Ints,
+    memory: Ints,
+    scalars: Ints,
+    reals: Floats,
+    config_i: Ints,
+    e: int,
+    slot: int,
+) -> tuple[bool, bool]:
     """``AdmitAction.apply``; returns ``(advance, invalid)``."""
     window = config_i[C_WINDOW]
     shown = min(scalars[e, S_N_QUEUE], window)
@@ -534,7 +600,16 @@ def _apply_admit(ints, lists, memory, scalars, reals, config_i, e, slot):
 
 
 @_jit
-def _apply_priority(ints, lists, memory, scalars, reals, config_i, e, scores):
+def _apply_priority(
+    ints: Ints,
+    lists: Ints,
+    memory: Ints,
+    scalars: Ints,
+    reals: Floats,
+    config_i: Ints,
+    e: int,
+    scores: Floats,
+) -> tuple[bool, bool]:
     """``PriorityAction.apply``: admit by descending score while allowed (always advances)."""
     shown = min(scalars[e, S_N_QUEUE], config_i[C_WINDOW])
     window = lists[e, L_QUEUE, :shown].copy()
@@ -569,7 +644,7 @@ def _apply_priority(ints, lists, memory, scalars, reals, config_i, e, scores):
 
 
 @_jit
-def _queue_position(lists, scalars, e, request):
+def _queue_position(lists: Ints, scalars: Ints, e: int, request: int) -> int:
     """Where ``request`` stands in the boundary's queue."""
     for k in range(scalars[e, S_N_QUEUE]):
         if lists[e, L_QUEUE, k] == request:
@@ -579,7 +654,18 @@ def _queue_position(lists, scalars, e, request):
 
 # ------------------------------------------------------------------------ observation, masks
 @_jit
-def _observe(ints, floats, lists, memory, scalars, reals, config_i, config_f, e, out):
+def _observe(
+    ints: Ints,
+    floats: Floats,
+    lists: Ints,
+    memory: Ints,
+    scalars: Ints,
+    reals: Floats,
+    config_i: Ints,
+    config_f: Floats,
+    e: int,
+    out: NDArray[Any],
+) -> None:
     """``FeatureEncoder.values`` into ``out`` (float32)."""
     window = config_i[C_WINDOW]
     capacity = scalars[e, S_MEMORY]
@@ -643,7 +729,16 @@ def _observe(ints, floats, lists, memory, scalars, reals, config_i, config_f, e,
 
 
 @_jit
-def _masks(ints, lists, memory, scalars, reals, config_i, e, out):
+def _masks(
+    ints: Ints,
+    lists: Ints,
+    memory: Ints,
+    scalars: Ints,
+    reals: Floats,
+    config_i: Ints,
+    e: int,
+    out: NDArray[Any],
+) -> None:
     """``ActionType.masks``: the slot masks, then "advance" in admit mode."""
     window = config_i[C_WINDOW]
     shown = min(scalars[e, S_N_QUEUE], window)
@@ -666,8 +761,18 @@ def _masks(ints, lists, memory, scalars, reals, config_i, e, out):
 # ------------------------------------------------------------------------ entry points
 @_jit
 def start_episode(
-    ints, floats, lists, memory, scalars, reals, config_i, config_f, e, observations, masks
-):
+    ints: Ints,
+    floats: Floats,
+    lists: Ints,
+    memory: Ints,
+    scalars: Ints,
+    reals: Floats,
+    config_i: Ints,
+    config_f: Floats,
+    e: int,
+    observations: NDArray[np.float32],
+    masks: Bools,
+) -> None:
     """Set up instance ``e`` as ``Engine.__init__`` then ``Boundary.__init__`` do; observe it.
 
     Written before: the requests' prompt, output, prediction, clipped prediction and arrival,
@@ -711,21 +816,21 @@ def start_episode(
 
 @_jit
 def step_batch(
-    ints,
-    floats,
-    lists,
-    memory,
-    scalars,
-    reals,
-    config_i,
-    config_f,
-    active,
-    slots,
-    scores,
-    observations,
-    masks,
-    outputs,
-):
+    ints: Ints,
+    floats: Floats,
+    lists: Ints,
+    memory: Ints,
+    scalars: Ints,
+    reals: Floats,
+    config_i: Ints,
+    config_f: Floats,
+    active: Bools,
+    slots: Ints,
+    scores: Floats,
+    observations: NDArray[np.float32],
+    masks: Bools,
+    outputs: tuple[Floats, Ints, Bools],
+) -> int:
     """One step of every ``active`` instance; returns how many episodes ended.
 
     Instance ``e`` takes ``slots[e]`` (admit mode) or ``scores[e]`` (priority mode); an episode
