@@ -15,6 +15,16 @@ smallest (the goal: at most 1.3). ``a-max`` and ``a-min`` need interval predicti
 get ``prediction=interval:eps=0.5``; learned policies (``ppo``, ``maskable-ppo``) need a
 model file and are left out. ``--million`` also runs MC-SF on 1,000,000 requests.
 
+A second table gives the state each steady window saw: decisions per round (the scheduler is
+called only at boundaries where a request waits) and the mean number of running requests at
+a decision. Work per round that follows that state (the engine's completions, an agent's
+admissions and its look-ahead over the running set) is not work proportional to ``n``, but
+it does not start in the same state at every ``n``: LMSYS-like traffic at 5 requests per
+second fills its running set over about its first 1,500 arrivals, so the window of a
+1,000-request run lies in that warm-up (27 requests running against 37-39, 0.30 decisions
+per round against 0.35, at 10,000 and 100,000) and its rounds are cheaper. From 10,000 to
+100,000, in the same state, the cost per round compares like for like.
+
 Usage::
 
     python benchmarks/bench_scaling.py --out results/speed/scaling.json
@@ -68,12 +78,18 @@ class SteadyClock:
         self.marks: list[tuple[int, float]] = []
         self.decisions = 0
         self.waiting_max = 0
+        self.steady_decisions = 0
+        self.steady_running = 0
+        self.steady_waiting = 0
 
     def reset(self, rng: np.random.Generator) -> None:
         """Reset the wrapped scheduler and the marks."""
         self.marks = []
         self.decisions = 0
         self.waiting_max = 0
+        self.steady_decisions = 0
+        self.steady_running = 0
+        self.steady_waiting = 0
         self.scheduler.reset(rng)
 
     def schedule(self, view: StateView) -> Sequence[int]:
@@ -83,6 +99,10 @@ class SteadyClock:
         goal = self.first if not self.marks else self.n
         if len(self.marks) < 2 and view.n_arrived >= goal:
             self.marks.append((view.round_index, time.process_time()))
+        if len(self.marks) == 1:  # the state the steady window's rounds see
+            self.steady_decisions += 1
+            self.steady_running += view.n_running
+            self.steady_waiting += view.n_waiting
         return self.scheduler.schedule(view)
 
 
@@ -97,7 +117,7 @@ def run_one(
     spec = workload_spec(agent, n, rate, memory)
     instance = make_workload(spec).sample(np.random.default_rng(seed)).instance
     cpu = wall = steady_cpu = 0.0
-    rounds = steady_rounds = 0
+    rounds = steady_rounds = steady_decisions = steady_running = steady_waiting = 0
     for _ in range(repeats):
         clock = SteadyClock(make_agent(agent), n)
         begin_cpu, begin_wall = time.process_time(), time.perf_counter()
@@ -109,6 +129,9 @@ def run_one(
             (first, first_cpu), (last, last_cpu) = clock.marks
             steady_rounds += last - first
             steady_cpu += last_cpu - first_cpu
+            steady_decisions += clock.steady_decisions
+            steady_running += clock.steady_running
+            steady_waiting += clock.steady_waiting
     return {
         "agent": agent,
         "n": n,
@@ -122,6 +145,9 @@ def run_one(
         "cpu_us_per_request": cpu / (n * repeats) * 1e6,
         "steady_rounds": steady_rounds // repeats,
         "steady_cpu_us_per_round": steady_cpu / steady_rounds * 1e6 if steady_rounds else None,
+        "steady_decisions_per_round": steady_decisions / steady_rounds if steady_rounds else None,
+        "steady_mean_running": steady_running / steady_decisions if steady_decisions else None,
+        "steady_mean_waiting": steady_waiting / steady_decisions if steady_decisions else None,
         "decisions_per_round": clock.decisions / (rounds / repeats),
         "waiting_max": clock.waiting_max,
         "mean_latency_s": result.mean_latency,
@@ -131,6 +157,26 @@ def run_one(
 def repeats(n: int, ns: Sequence[int]) -> int:
     """Runs of ``n`` requests: about as many rounds as one run of the largest, at most 20."""
     return max(1, min(20, round(max(ns) / n)))
+
+
+def print_state(rows: Sequence[dict[str, Any]], agents: Sequence[str], ns: Sequence[int]) -> None:
+    """The state the steady windows saw: decisions per round and mean running requests.
+
+    Work that grows with the running set or with the decisions taken, not with ``n``: a run
+    whose steady window sees more of them costs more per round.
+    """
+    print(
+        "steady window: decisions per round / mean running requests at a decision\n"
+        f"{'agent':<16} " + " ".join(f"{n:>12}" for n in ns)
+    )
+    for agent in agents:
+        cells = []
+        for n in ns:
+            run = next(row for row in rows if row["agent"] == agent and row["n"] == n)
+            per_round, running = run["steady_decisions_per_round"], run["steady_mean_running"]
+            shown = f"{per_round:.2f}/{running:.1f}" if per_round and running else "-"
+            cells.append(f"{shown:>12}")
+        print(f"{agent:<16} " + " ".join(cells))
 
 
 def default_agents() -> list[str]:
@@ -178,8 +224,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     for agent in agents:
         runs = [
-            run_one(agent, n, args.rate, args.memory, args.seed, repeats=repeats(n, ns))
-            for n in ns
+            run_one(agent, n, args.rate, args.memory, args.seed, repeats=repeats(n, ns)) for n in ns
         ]
         rows.extend(runs)
         whole = runs[-1]["cpu_us_per_round"] / runs[0]["cpu_us_per_round"]
@@ -189,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         costs = " ".join(f"{cost:>10.1f}" if cost else f"{'-':>10}" for cost in steady)
         shown = f"{ratio:>7.2f}" if ratio is not None else f"{'-':>7}"
         print(f"{agent:<16} {costs} {shown}  ({whole:.2f})", flush=True)
+    print_state(rows, agents, ns)
     million = None
     if args.million:
         million = run_one("mcsf", 1_000_000, args.rate, args.memory, args.seed)
