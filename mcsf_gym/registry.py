@@ -13,6 +13,7 @@ the name is first used (so ``import agents`` never loads torch).
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import inspect
 import re
@@ -154,6 +155,12 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} {spec!r}: bad parameter value ({error})") from error
 
 
+@functools.lru_cache(maxsize=256)
+def _signature(factory: Callable[..., Any]) -> inspect.Signature:
+    """``inspect.signature`` of a factory, computed once (environments resolve specs per reset)."""
+    return inspect.signature(factory)
+
+
 def check_parameters(owner: str, factory: Callable[..., Any], params: dict[str, Any]) -> None:
     """Raise ``ValueError`` unless ``factory(**params)`` binds, naming what it accepts.
 
@@ -162,7 +169,10 @@ def check_parameters(owner: str, factory: Callable[..., Any], params: dict[str, 
         factory: the callable the parameters are for.
         params: keyword arguments.
     """
-    signature = inspect.signature(factory)
+    try:
+        signature = _signature(factory)
+    except TypeError:  # an unhashable callable
+        signature = inspect.signature(factory)
     accepted = [
         p.name
         for p in signature.parameters.values()

@@ -283,8 +283,10 @@ class NativeBatch:
             raise ValueError(f"action must be an integer in 0..{window}, got {action!r}") from None
         self.slots[e] = slot if 0 <= slot <= window else -1
 
-    def set_actions(self, actions: NDArray[Any], active: NDArray[np.bool_]) -> None:
-        """Record one action per instance (``actions[e]``) for the instances marked ``active``.
+    def set_actions(self, actions: NDArray[Any], skip: NDArray[np.bool_]) -> None:
+        """Record one action per instance (``actions[e]``) for the instances not in ``skip``.
+
+        Only those are stepped by the next :meth:`step`.
 
         Raises:
             ValueError: for actions of the wrong kind or shape (as :meth:`set_action`).
@@ -297,9 +299,9 @@ class NativeBatch:
         elif actions.dtype.kind in "iub":
             self.slots[:] = actions  # the kernel treats any slot outside 0..K as invalid
         else:
-            for e in np.flatnonzero(active).tolist():
+            for e in np.flatnonzero(~skip).tolist():
                 self.set_action(e, actions[e].item() if actions.dtype != object else actions[e])
-        self.active[:] = active
+        np.logical_not(skip, out=self.active)
 
     # ----------------------------------------------------------------- reading
     def time(self, e: int) -> float:

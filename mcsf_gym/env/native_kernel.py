@@ -441,13 +441,12 @@ def _open(
     if config_i[C_BY_PREDICTION]:
         # Stable by prediction with ties by id: one sort of prediction * n + id.
         n = scalars[e, S_N]
-        keys = np.empty(n_waiting, dtype=np.int64)
         for k in range(n_waiting):
             request = waiting[k]
-            keys[k] = ints[e, I_PREDICTION, request] * n + request
-        keys.sort()
+            queue[k] = ints[e, I_PREDICTION, request] * n + request
+        queue[:n_waiting].sort()
         for k in range(n_waiting):
-            queue[k] = keys[k] % n
+            queue[k] = queue[k] % n
     else:
         queue[:n_waiting] = np.sort(waiting[:n_waiting])
     scalars[e, S_N_QUEUE] = n_waiting
@@ -665,8 +664,14 @@ def _observe(
     config_f: Floats,
     e: int,
     out: NDArray[Any],
+    summary: bool,
+    scratch: Ints,
 ) -> None:
-    """``FeatureEncoder.values`` into ``out`` (float32)."""
+    """``FeatureEncoder.values`` into ``out`` (float32).
+
+    The running-set summary changes only between boundaries: with ``summary`` false (an
+    admission step) the one already in ``out`` is kept. ``scratch`` holds ``2 B`` integers.
+    """
     window = config_i[C_WINDOW]
     capacity = scalars[e, S_MEMORY]
     scale = config_f[G_TIME_SCALE]
@@ -703,13 +708,18 @@ def _observe(
         index += N_SLOT
     out[index : N_GLOBAL + N_SLOT * window] = 0.0
     bins = config_i[C_BINS]
+    if not summary:
+        return
     counts = out[N_GLOBAL + N_SLOT * window : N_GLOBAL + N_SLOT * window + bins]
     held = out[N_GLOBAL + N_SLOT * window + bins : N_GLOBAL + N_SLOT * window + 2 * bins]
     counts[:] = 0.0
     held[:] = 0.0
     if n_running:
-        count = np.zeros(bins, dtype=np.float64)
-        tokens = np.zeros(bins, dtype=np.float64)
+        # Integer sums (exact, as the Python path's float sums of integers are).
+        count = scratch[:bins]
+        tokens = scratch[bins : 2 * bins]
+        count[:] = 0
+        tokens[:] = 0
         now_round = scalars[e, S_ROUND]
         for k in range(n_running):
             request = lists[e, L_RUNNING, k]
@@ -720,7 +730,7 @@ def _observe(
                 left >>= 1
                 level += 1
             level = min(level, bins - 1)
-            count[level] += 1.0
+            count[level] += 1
             tokens[level] += ints[e, I_PROMPT, request] + produced
         share = 1.0 / n_running
         for b in range(bins):
@@ -810,7 +820,21 @@ def start_episode(
     _arrive_until(ints, floats, lists, scalars, reals, e, 0.0)
     _skip_idle_gap(ints, floats, lists, scalars, reals, e)
     _open(ints, lists, memory, scalars, reals, config_i, e)
-    _observe(ints, floats, lists, memory, scalars, reals, config_i, config_f, e, observations[e])
+    scratch = np.zeros(2 * config_i[C_BINS], dtype=np.int64)
+    _observe(
+        ints,
+        floats,
+        lists,
+        memory,
+        scalars,
+        reals,
+        config_i,
+        config_f,
+        e,
+        observations[e],
+        True,
+        scratch,
+    )
     _masks(ints, lists, memory, scalars, reals, config_i, e, masks[e])
 
 
@@ -847,6 +871,7 @@ def step_batch(
     terminations, truncations = step_flags[O_TERMINATED], step_flags[O_TRUNCATED]
     priority = config_i[C_PRIORITY]
     scale = config_f[G_REWARD_SCALE]
+    scratch = np.zeros(2 * config_i[C_BINS], dtype=np.int64)
     ended = 0
     for e in range(active.size):
         latency[e] = 0.0
@@ -890,7 +915,18 @@ def step_batch(
         if terminated or truncated:
             ended += 1
         _observe(
-            ints, floats, lists, memory, scalars, reals, config_i, config_f, e, observations[e]
+            ints,
+            floats,
+            lists,
+            memory,
+            scalars,
+            reals,
+            config_i,
+            config_f,
+            e,
+            observations[e],
+            advance,
+            scratch,
         )
         _masks(ints, lists, memory, scalars, reals, config_i, e, masks[e])
     return ended

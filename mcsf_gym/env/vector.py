@@ -58,6 +58,8 @@ _STEP_KEYS: tuple[tuple[str, type], ...] = (
     ("invalid_actions", np.int64),
     ("time", np.float64),
 )
+#: The ``"_k"`` keys of the compiled backend's ``infos`` (every instance holds every key).
+_PRESENT_KEYS = (*(f"_{key}" for key, _ in _STEP_KEYS), "_action_mask")
 
 
 class KVCacheSchedulingVectorEnv(VectorEnv):
@@ -163,11 +165,11 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
                 f"actions must hold one action per instance ({self.num_envs}), "
                 f"got shape {actions.shape}"
             )
+        if self.native is not None:
+            return self._step_native(actions)
         # Python ints for a discrete space (the single environment's fast path; a float still
         # fails its integer check), one array per instance otherwise.
         per_instance = actions.tolist() if actions.ndim == 1 else actions
-        if self.native is not None:
-            return self._step_native(actions)
         batch = _Batch(self)
         rewards = np.zeros(self.num_envs, dtype=np.float64)
         terminations = np.zeros(self.num_envs, dtype=np.bool_)
@@ -195,10 +197,10 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
         """:meth:`step` under the compiled backend: one kernel call for every instance."""
         native: NativeBatch = self.native  # type: ignore[assignment]
         resetting = self._autoreset
-        native.set_actions(actions, ~resetting)
+        native.set_actions(actions, resetting)
         ended = native.step(fresh=True)
-        native.active[:] = False
         terminations, truncations = native.terminated, native.truncated
+        finished = terminations | truncations
         infos: dict[str, Any] = {
             "latency": native.latency,
             "rounds": native.rounds,
@@ -207,7 +209,7 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
             "time": native.times,
         }
         if ended:
-            for i in np.flatnonzero(terminations | truncations).tolist():
+            for i in np.flatnonzero(finished).tolist():
                 infos = self._add_info(infos, self.envs[i].final_info(bool(terminations[i])), i)
         if self._resets:
             for i in np.flatnonzero(resetting).tolist():
@@ -215,12 +217,11 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
                 native.times[i] = native.time(i)
                 native.invalid_total[i] = 0
         self._resets = ended
-        self._autoreset = terminations | truncations
-        present = np.ones((len(_STEP_KEYS) + 1, self.num_envs), dtype=np.bool_)
-        for row, (key, _) in enumerate(_STEP_KEYS):
-            infos[f"_{key}"] = present[row]
+        self._autoreset = finished
+        present = np.ones((len(_PRESENT_KEYS), self.num_envs), dtype=np.bool_)
+        for row, key in enumerate(_PRESENT_KEYS):
+            infos[key] = present[row]
         infos["action_mask"] = native.masks.copy()
-        infos["_action_mask"] = present[-1]
         return self._native_observations(), native.reward, terminations, truncations, infos
 
     def _native_observations(self) -> Any:
