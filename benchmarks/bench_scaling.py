@@ -63,17 +63,18 @@ def workload_spec(agent: str, n: int, rate: float, memory: int) -> str:
 
 
 class SteadyClock:
-    """Wraps a scheduler; notes the CPU time and round when 10% and all requests have arrived.
+    """Wraps a scheduler; notes the CPU time and round when ``first`` and all ``n`` requests
+    have arrived.
 
     Between the two marks the traffic is in its steady state: the warm-up (an empty system
     filling) and the drain (the last long requests running almost alone, cheap rounds that
     weigh more in a short run than in a long one) are left out.
     """
 
-    def __init__(self, scheduler: Any, n: int) -> None:
+    def __init__(self, scheduler: Any, n: int, first: int) -> None:
         self.scheduler = scheduler
         self.default_eviction = getattr(scheduler, "default_eviction", "clear-all")
-        self.first = max(1, n // 10)
+        self.first = max(1, first)
         self.n = n
         self.marks: list[tuple[int, float]] = []
         self.decisions = 0
@@ -107,19 +108,30 @@ class SteadyClock:
 
 
 def run_one(
-    agent: str, n: int, rate: float, memory: int, seed: int, *, repeats: int = 1
+    agent: str,
+    n: int,
+    rate: float,
+    memory: int,
+    seed: int,
+    *,
+    repeats: int = 1,
+    warmup: int = 0,
 ) -> dict[str, Any]:
-    """Simulate ``agent`` on ``n`` requests ``repeats`` times; CPU time per round (the mean).
+    """Simulate ``agent`` on ``warmup + n`` requests ``repeats`` times; CPU time per round.
 
-    Small runs are repeated so that every ``n`` is measured over about as many rounds: the
-    noise of a shared machine then weighs alike on each.
+    The steady window runs from the arrival of request ``warmup`` (or of the first 10% when
+    ``warmup`` is 0) to the last arrival. Small runs are repeated so that every ``n`` is
+    measured over about as many rounds: the noise of a shared machine then weighs alike on
+    each.
     """
-    spec = workload_spec(agent, n, rate, memory)
+    total = warmup + n
+    first = warmup if warmup else n // 10
+    spec = workload_spec(agent, total, rate, memory)
     instance = make_workload(spec).sample(np.random.default_rng(seed)).instance
     cpu = wall = steady_cpu = 0.0
     rounds = steady_rounds = steady_decisions = steady_running = steady_waiting = 0
     for _ in range(repeats):
-        clock = SteadyClock(make_agent(agent), n)
+        clock = SteadyClock(make_agent(agent), total, first)
         begin_cpu, begin_wall = time.process_time(), time.perf_counter()
         result = simulate(instance, clock, memory=memory, time_model="linear", seed=seed)
         cpu += time.process_time() - begin_cpu
@@ -135,6 +147,7 @@ def run_one(
     return {
         "agent": agent,
         "n": n,
+        "warmup": warmup,
         "workload": spec,
         "repeats": repeats,
         "rounds": rounds // repeats,
@@ -142,7 +155,7 @@ def run_one(
         "wall_s": wall / repeats,
         "cpu_us_per_round": cpu / rounds * 1e6,
         "wall_us_per_round": wall / rounds * 1e6,
-        "cpu_us_per_request": cpu / (n * repeats) * 1e6,
+        "cpu_us_per_request": cpu / (total * repeats) * 1e6,
         "steady_rounds": steady_rounds // repeats,
         "steady_cpu_us_per_round": steady_cpu / steady_rounds * 1e6 if steady_rounds else None,
         "steady_decisions_per_round": steady_decisions / steady_rounds if steady_rounds else None,
@@ -197,11 +210,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=5.0, help="Poisson arrivals per second")
     parser.add_argument("--memory", type=int, default=16492, help="KV-cache capacity M (tokens)")
     parser.add_argument("--seed", type=int, default=0, help="workload and agent seed")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=0,
+        help="requests served before the measured ones (the instance holds warmup + n; the "
+        "steady window starts at request warmup's arrival): 2000 measures every n in the "
+        "filled state the LMSYS-like traffic reaches after about 1,500 arrivals",
+    )
     parser.add_argument("--million", action="store_true", help="also run MC-SF on 1,000,000")
     parser.add_argument("--out", type=Path, help="also write the results to this JSON file")
     args = parser.parse_args(argv)
-    if args.rate <= 0 or min(args.ns) < 1:
-        parser.error("--rate must be > 0 and every --ns value >= 1")
+    if args.rate <= 0 or min(args.ns) < 1 or args.warmup < 0:
+        parser.error("--rate must be > 0, every --ns value >= 1 and --warmup >= 0")
     unknown = sorted(set(args.agents or ()) - set(AGENTS.names()))
     if unknown:
         parser.error(f"unknown agent(s) {unknown}; known: {', '.join(AGENTS.names())}")
@@ -224,7 +245,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     for agent in agents:
         runs = [
-            run_one(agent, n, args.rate, args.memory, args.seed, repeats=repeats(n, ns)) for n in ns
+            run_one(
+                agent,
+                n,
+                args.rate,
+                args.memory,
+                args.seed,
+                repeats=repeats(n, ns),
+                warmup=args.warmup,
+            )
+            for n in ns
         ]
         rows.extend(runs)
         whole = runs[-1]["cpu_us_per_round"] / runs[0]["cpu_us_per_round"]
@@ -248,6 +278,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "memory": args.memory,
         "time_model": "linear",
         "seed": args.seed,
+        "warmup": args.warmup,
         "ns": ns,
         "runs": rows,
         "ratio_largest_to_smallest": scaling,
