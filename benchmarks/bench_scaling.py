@@ -23,11 +23,15 @@ it does not start in the same state at every ``n``: LMSYS-like traffic at 5 requ
 second fills its running set over about its first 1,500 arrivals, so the window of a
 1,000-request run lies in that warm-up (27 requests running against 37-39, 0.30 decisions
 per round against 0.35, at 10,000 and 100,000) and its rounds are cheaper. From 10,000 to
-100,000, in the same state, the cost per round compares like for like.
+100,000, in the same state, the cost per round compares like for like. ``--warmup W`` serves
+``W`` requests before the measured ones (the instance holds ``W + n``; the steady window
+starts at request ``W``'s arrival), so that every ``n`` is measured in the filled state:
+``--warmup 10000`` is what ``results/speed/scaling_warm.txt`` reports.
 
 Usage::
 
     python benchmarks/bench_scaling.py --out results/speed/scaling.json
+    python benchmarks/bench_scaling.py --warmup 10000 --out results/speed/scaling_warm.json
     python benchmarks/bench_scaling.py --agents mcsf vllm-fcfs --ns 1000 10000
     python benchmarks/bench_scaling.py --agents mcsf --ns 1000 --million
 """

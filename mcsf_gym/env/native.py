@@ -130,9 +130,9 @@ class NativeBatch:
         """New arrays for the steps' outputs (the vector environment hands out their rows)."""
         n = self.size
         k = self.kernel
-        self.step_reals = np.zeros((3, n), dtype=np.float64)
-        self.step_ints = np.zeros((2, n), dtype=np.int64)
-        self.step_flags = np.zeros((3, n), dtype=np.bool_)
+        self.step_reals = np.empty((3, n), dtype=np.float64)  # the kernel writes every entry
+        self.step_ints = np.empty((2, n), dtype=np.int64)
+        self.step_flags = np.empty((3, n), dtype=np.bool_)
         #: Each instance's latest step: latency accrued, reward, time after it, rounds run,
         #: invalid actions so far, whether the action was invalid, terminated, truncated.
         self.latency = self.step_reals[k.O_LATENCY]
