@@ -261,7 +261,18 @@ class Instance:
     def with_predictions(
         self, prediction: ArrayLike | None, lower: ArrayLike | None = None
     ) -> Instance:
-        """A copy of this instance with other predictions (``None``: exact)."""
+        """This instance with other predictions (``None``: exact); itself if they are the same.
+
+        Instances are immutable, so an unchanged one is returned as is (no new validation).
+        """
+        if lower is None and self.lower is None:
+            same = self.output if prediction is None else np.asarray(prediction)
+            if (
+                same.dtype.kind in "iu"
+                and same.shape == self.prediction.shape
+                and np.array_equal(same, self.prediction)
+            ):
+                return self
         return Instance(self.arrival, self.prompt, self.output, prediction, lower)
 
     def take(self, indices: Sequence[int] | NDArray[np.int64]) -> Instance:

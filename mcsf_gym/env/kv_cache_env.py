@@ -11,10 +11,10 @@ from numpy.typing import NDArray
 
 from mcsf_gym.core.config import SimConfig
 from mcsf_gym.core.engine import Engine
-from mcsf_gym.core.eviction import EvictionPolicy, make_eviction
+from mcsf_gym.core.eviction import EvictionPolicy
 from mcsf_gym.core.instance import Instance
 from mcsf_gym.core.predictions import Predictor
-from mcsf_gym.core.time_models import TimeModel, make_time_model
+from mcsf_gym.core.time_models import TimeModel
 from mcsf_gym.env.actions import ActionType
 from mcsf_gym.env.boundary import Boundary
 from mcsf_gym.env.config import (
@@ -321,8 +321,6 @@ class KVCacheSchedulingEnv(gym.Env):
         self.action_space = self.action_type.space()
         self.observation_space = self.observation_type.space()
         self.engine: Engine | None = None
-        self._eviction = make_eviction(config.eviction)
-        self._time_models: dict[str, TimeModel] = {}
         self.boundary: Boundary | None = None
         self._history: list[Snapshot] | None = None
         self._steps = 0
@@ -356,12 +354,10 @@ class KVCacheSchedulingEnv(gym.Env):
             raise ValueError(f"unknown reset option(s) {sorted(unknown)}; known: ['scenario']")
         rng = self.np_random
         instance, memory, time_model = self.source.sample(rng, options.get("scenario"))
-        if isinstance(time_model, str):  # resolved once per spec (a reset is on the hot path)
-            time_model = self._time_models.setdefault(time_model, make_time_model(time_model))
         config = SimConfig(
             memory=memory,
             time_model=time_model,
-            eviction=self._eviction,
+            eviction=self.config.eviction,
             seed=int(rng.integers(2**31)),
         )
         if self.native is not None:
