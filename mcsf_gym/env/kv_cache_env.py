@@ -445,8 +445,7 @@ class KVCacheSchedulingEnv(gym.Env):
         if terminated or truncated:
             info.update(self.final_info(terminated))
         reward = -latency / self.config.reward_scale
-        observation = self.observation_type.from_flat(native.observations[slot].copy())
-        return observation, reward, terminated, truncated, info
+        return self.native_observation(), reward, terminated, truncated, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Apply ``action`` (see the class docstring).

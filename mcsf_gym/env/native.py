@@ -146,7 +146,7 @@ class NativeBatch:
 
     def _bind(self) -> None:
         """The kernel's arguments, gathered once (arrays change only when they are replaced)."""
-        self._arguments = (
+        self._state = (
             self.ints,
             self.floats,
             self.lists,
@@ -155,6 +155,9 @@ class NativeBatch:
             self.reals,
             self.config_i,
             self.config_f,
+        )
+        self._arguments = (
+            *self._state,
             self.active,
             self.slots,
             self.scores,
@@ -238,19 +241,7 @@ class NativeBatch:
             reals[k.R_PER_PREFILL] = time_model.per_prefill
         self.instances[e] = instance
         self.time_models[e] = time_model.name
-        k.start_episode(
-            self.ints,
-            self.floats,
-            self.lists,
-            self.memory,
-            self.scalars,
-            self.reals,
-            self.config_i,
-            self.config_f,
-            e,
-            self.observations,
-            self.masks,
-        )
+        k.start_episode(*self._state, e, self.observations, self.masks)
 
     def step(self, fresh: bool = False) -> int:
         """Step every instance marked in :attr:`active` with its :attr:`slots` or :attr:`scores`.

@@ -768,6 +768,40 @@ def _masks(
         out[window] = not _must_admit(scalars, config_i, e)
 
 
+@_jit
+def _show(
+    ints: Ints,
+    floats: Floats,
+    lists: Ints,
+    memory: Ints,
+    scalars: Ints,
+    reals: Floats,
+    config_i: Ints,
+    config_f: Floats,
+    e: int,
+    observations: NDArray[np.float32],
+    masks: Bools,
+    summary: bool,
+    scratch: Ints,
+) -> None:
+    """Instance ``e``'s observation and mask of the current state (see :func:`_observe`)."""
+    _observe(
+        ints,
+        floats,
+        lists,
+        memory,
+        scalars,
+        reals,
+        config_i,
+        config_f,
+        e,
+        observations[e],
+        summary,
+        scratch,
+    )
+    _masks(ints, lists, memory, scalars, reals, config_i, e, masks[e])
+
+
 # ------------------------------------------------------------------------ entry points
 @_jit
 def start_episode(
@@ -821,7 +855,7 @@ def start_episode(
     _skip_idle_gap(ints, floats, lists, scalars, reals, e)
     _open(ints, lists, memory, scalars, reals, config_i, e)
     scratch = np.zeros(2 * config_i[C_BINS], dtype=np.int64)
-    _observe(
+    _show(
         ints,
         floats,
         lists,
@@ -831,11 +865,11 @@ def start_episode(
         config_i,
         config_f,
         e,
-        observations[e],
+        observations,
+        masks,
         True,
         scratch,
     )
-    _masks(ints, lists, memory, scalars, reals, config_i, e, masks[e])
 
 
 @_jit
@@ -914,7 +948,7 @@ def step_batch(
         times[e] = reals[e, R_TIME]
         if terminated or truncated:
             ended += 1
-        _observe(
+        _show(
             ints,
             floats,
             lists,
@@ -924,9 +958,9 @@ def step_batch(
             config_i,
             config_f,
             e,
-            observations[e],
+            observations,
+            masks,
             advance,
             scratch,
         )
-        _masks(ints, lists, memory, scalars, reals, config_i, e, masks[e])
     return ended

@@ -105,7 +105,6 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
             for slot, env in enumerate(self.envs):
                 env.use_batch(self.native, slot)
         first = self.envs[0]
-        self._reward_scale = first.config.reward_scale
         self.render_mode = first.render_mode
         self.single_observation_space = first.observation_space
         self.single_action_space = first.action_space
