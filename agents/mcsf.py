@@ -58,7 +58,6 @@ def walk_prefix(
     ``first_fits`` says that the caller has made the first candidate's test, and it passed.
     """
     prompts = view.prompts
-    length_of = view.predicted_length_of
     check = None
     admitted: list[int] = []
     for chunk in chunks:
@@ -67,11 +66,13 @@ def walk_prefix(
             continue
         if check is None:
             first = ids[0]
-            if not first_fits and not view.admission_fits(prompts[first], length_of(first), alpha):
+            if not first_fits and not view.admission_fits(
+                prompts[first], view.predicted_length_of(first), alpha
+            ):
                 return [] if view.n_running else [first]
             check = view.admission_check(alpha)
         added = check.add_while_fits(
-            [prompts[request] for request in ids], [length_of(request) for request in ids]
+            [prompts[request] for request in ids], view.predicted_lengths_of(ids)
         )
         admitted.extend(ids[:added])
         if added < len(ids):
@@ -186,17 +187,21 @@ class SortedQueue:
         self._seen = 0
         self._view: StateView | None = None
 
-    def sync(self, view: StateView) -> None:
-        """Insert every waiting request that is not queued yet.
+    def sync(self, view: StateView) -> bool:
+        """Insert every waiting request that is not queued yet; return whether the queue grew.
 
-        A view other than the last one seen means another episode: the queue starts afresh.
+        A view other than the last one seen means another episode: the queue starts afresh
+        (and ``True`` is returned).
         """
         if view is not self._view:
             self.clear()
             self._view = view
             self._queued = bytearray(len(view.prompts))
-        if view.waiting_log_size == self._seen:
-            return
+            fresh = True
+        elif view.waiting_log_size == self._seen:
+            return False
+        else:
+            fresh = False
         changes = view.waiting_since(self._seen)
         self._seen += len(changes)
         queued = self._queued
@@ -207,7 +212,7 @@ class SortedQueue:
                 queued[request] = 1
                 new.append(request)
         if not new:
-            return
+            return fresh
         buckets = self._buckets
         for score, request in zip(self._scores(view, new), new, strict=True):
             bucket = buckets.get(score)
@@ -218,6 +223,7 @@ class SortedQueue:
                 bucket.append(request)
             else:  # a re-queued (evicted) request, older than some of its bucket
                 insort(bucket, request)
+        return True
 
     def _scores(self, view: StateView, new: list[int]) -> list[int]:
         """The scores of the requests ``new``, as Python ints."""
@@ -270,17 +276,19 @@ class SortedQueue:
         while index < len(order):
             bucket = buckets[order[index]]
             taken = bucket[start : start + size - len(chunk)]
-            if len([request for request in taken if status[request] == WAITING]) < len(taken):
-                self._drop(index, status)  # the ids before ``start`` stay where they are
-                continue
-            chunk += taken
-            start += len(taken)
-            if start == len(bucket):
-                index, start = index + 1, 0
-            if len(chunk) == size:
-                yield chunk
-                chunk = []
-                size *= 2
+            for request in taken:
+                if status[request] != WAITING:
+                    self._drop(index, status)  # the ids before ``start`` stay where they are
+                    break
+            else:
+                chunk += taken
+                start += len(taken)
+                if start == len(bucket):
+                    index, start = index + 1, 0
+                if len(chunk) == size:
+                    yield chunk
+                    chunk = []
+                    size *= 2
         if chunk:
             yield chunk
 
@@ -332,23 +340,46 @@ class MCSF(Agent):
         self.alpha = check_alpha(self.name, alpha)
         self.use_eviction(eviction)
         self._queue = ShortestFirstQueue()
+        #: The queue's head at the last boundary: id, prompt, predicted length.
+        self._head: tuple[int, int, int] | None = None
+        #: The boundary before which the head does not fit, and the profile version it holds for.
+        self._retry = (-1, -1)
 
     def reset(self, rng: np.random.Generator) -> None:
         """Start a new episode: forget the queue."""
         super().reset(rng)
         self._queue.clear()
+        self._head = None
+        self._retry = (-1, -1)
 
     def schedule(self, view: StateView) -> list[int]:
         """Admit the shortest-predicted waiting requests while the look-ahead check holds."""
         queue = self._queue
-        queue.sync(view)
-        head = queue.first(view)
-        if head is None:
-            return []
+        head = self._head
+        if queue.sync(view) or head is None or view.statuses[head[0]] != WAITING:
+            first = queue.first(view)
+            if first is None:
+                self._head = None
+                return []
+            latest = (first, view.prompts[first], view.predicted_length_of(first))
+            if latest != head:
+                head = self._head = latest
+                self._retry = (-1, -1)
+        now = view.round_index
+        version = view.profile_version
+        retry, seen = self._retry
+        if now < retry and version == seen and view.n_running:
+            return []  # the head's test fails until then (StateView.earliest_fit)
         # Most boundaries end at the head's test: made here, before a walk is started.
-        if view.admission_fits(view.prompts[head], view.predicted_length_of(head), self.alpha):
+        retry = view.earliest_fit(head[1], head[2], self.alpha)
+        if retry == now:
+            self._head = None
             return walk_prefix(view, queue.chunks(view), self.alpha, first_fits=True)
-        return [] if view.n_running else [head]
+        if view.n_running:
+            self._retry = (retry, version)
+            return []
+        self._head = None
+        return [head[0]]
 
     def __repr__(self) -> str:
         return f"MCSF(alpha={self.alpha})"

@@ -110,9 +110,8 @@ def test_profile_and_check_match_the_definition(data: st.DataObject) -> None:
         size = data.draw(st.integers(1, 9))
         within = data.draw(st.integers(1, horizon + 1))
         for prompt, prediction in [(size, 0), (1, horizon + 3), (size, within)]:
-            assert AdmissionCheck.fits_on_profile(
-                profile, now, length, cap, prompt, prediction
-            ) == AdmissionCheck.on_profile(profile, now, length, cap).fits(prompt, prediction)
+            fits = AdmissionCheck.on_profile(profile, now, length, cap).fits(prompt, prediction)
+            assert (profile.earliest_fit(now, now + length, cap, prompt, prediction) == now) == fits
         for _ in range(data.draw(st.integers(0, 4))):
             prompt = data.draw(st.integers(1, 9))
             prediction = data.draw(st.integers(1, horizon + 4))  # past the profile's slots too
@@ -128,6 +127,40 @@ def test_profile_and_check_match_the_definition(data: st.DataObject) -> None:
                 ]
                 assert fast.feasible == copied.feasible == (max(memory) <= cap)
             assert fast.peak() == copied.peak() == max(memory, default=0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_earliest_fit_never_skips_a_boundary_at_which_the_candidate_fits(
+    data: st.DataObject,
+) -> None:
+    horizon = data.draw(st.integers(1, 12))
+    profile = MemoryProfile(horizon)
+    naive = NaiveProfile()
+    now = data.draw(st.integers(0, 30))
+    for boundary in range(1, now + 1):  # the boundaries before ``now`` have passed
+        profile.forget(boundary)
+    ends = [now]
+    for _ in range(data.draw(st.integers(0, 6))):
+        prompt = data.draw(st.integers(1, 9))
+        start = now - data.draw(st.integers(0, 3))
+        end = now + data.draw(st.integers(1, horizon))
+        profile.add(prompt, start, now, end)
+        naive.apply(prompt, start, now, end, 1)
+        ends.append(end)
+    cap = data.draw(st.floats(0, 90))
+    prompt = data.draw(st.integers(0, 9))
+    prediction = data.draw(st.integers(1, horizon + 1))
+    version = profile.version
+    retry = profile.earliest_fit(now, max(ends), cap, prompt, prediction)
+    assert retry >= now
+    for boundary in range(now, max(retry, now + 1)):
+        memory = naive.window(boundary, max(0, max(ends) - boundary))
+        fits = max(memory, default=0) <= cap and naive_fits(memory, cap, prompt, prediction)
+        assert fits == (boundary == retry), (boundary, retry)
+        assert profile.earliest_fit(boundary, max(ends), cap, prompt, prediction) >= retry
+        profile.forget(boundary + 1)  # the boundary passes: its slot is reused
+    assert profile.version == version
 
 
 def test_a_check_refuses_to_answer_once_the_profile_changed() -> None:
@@ -179,6 +212,35 @@ def test_mcsf_equals_the_plain_rule_under_every_eviction_policy(
     fast = simulate(instance, make_agent(f"mcsf:alpha={alpha}"), config)
     plain = simulate(instance, make_agent(f"mcsf-reference:alpha={alpha}"), config)
     same_schedule(fast, plain)
+
+
+@pytest.mark.parametrize("time_model", ["unit", "linear"])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_mcsf_kept_across_boundaries_answers_as_a_fresh_one_when_others_admit(
+    time_model: str, data: st.DataObject
+) -> None:
+    # The agent remembers its queue, its head and when the head's test can next pass; here
+    # another rule sometimes decides instead (a teacher beside a learner), so the state moves
+    # under it in ways its own answers did not cause.
+    instance, memory = data.draw(instances(time_model))
+    alpha = data.draw(st.sampled_from([0.0, 0.1]))
+    engine = Engine(
+        instance, SimConfig(memory=memory, time_model=time_model, eviction="newest-first")
+    )
+    kept = make_agent(f"mcsf:alpha={alpha}")
+    kept.reset(np.random.default_rng(0))
+    for _ in range(400):
+        if engine.done:
+            break
+        view = engine.view
+        answer = kept.schedule(view) if view.n_waiting else []
+        fresh = make_agent(f"mcsf:alpha={alpha}").schedule(view) if view.n_waiting else []
+        assert answer == fresh
+        if view.n_waiting and data.draw(st.booleans()):  # someone else decides this boundary
+            waiting = view.waiting.tolist()
+            answer = data.draw(st.lists(st.sampled_from(waiting), max_size=2, unique=True))
+        engine.run_round(answer)
 
 
 class CheckedView:

@@ -16,6 +16,7 @@ length.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from math import ceil
 
 import numpy as np
 from numpy.typing import NDArray
@@ -95,6 +96,11 @@ class MemoryProfile:
     def size(self) -> int:
         """Slots of the circular array: the longest window is ``size - 1`` boundaries."""
         return self._size
+
+    @property
+    def version(self) -> int:
+        """Counts the additions and removals: the predicted memory ahead is unchanged with it."""
+        return self._version
 
     @property
     def changes(self) -> int:
@@ -191,6 +197,34 @@ class MemoryProfile:
             offset += part.size
         self._peak = (self._version, end, boundary, where, best)
         return best
+
+    def earliest_fit(
+        self, boundary: int, end: int, cap: float, prompt: int, prediction: int
+    ) -> int:
+        """The first boundary, from ``boundary`` on, at which a candidate may fit.
+
+        The candidate (prompt ``prompt``, predicted length ``prediction``) is tested beside a
+        running set predicted to end by ``end``, against ``cap``: it fits at ``boundary`` when
+        ``AdmissionCheck.on_profile(self, boundary, end - boundary, cap).fits(prompt,
+        prediction)``, and the answer is then ``boundary``. Otherwise the answer is a later
+        boundary before which it certainly does not fit as long as the profile is unchanged
+        (:attr:`version`): while the boundary ``where`` of its window's maximum ``best + T``
+        stays ahead, that maximum only grows and the test fails until ``best + prompt <= cap``
+        (often ``boundary + 1``: test again at the next one). The test reads the slots in place
+        (:meth:`shifted_peak`): it is the test of a queue's head, which usually ends a walk.
+        """
+        if not 0 < prediction < self._size:
+            length = max(0, end - boundary)
+            check = AdmissionCheck.on_profile(self, boundary, length, cap)
+            return boundary if check.fits(prompt, prediction) else boundary + 1
+        top = self.shifted_peak(boundary, prediction)
+        if top + prompt > cap:
+            cached = self._top_cache
+            assert cached is not None
+            return min(cached[3], ceil(top + boundary + prompt - cap))
+        if end <= boundary or self.peak(boundary, end - boundary) <= cap:
+            return boundary
+        return boundary + 1
 
     def shifted_window(self, boundary: int, length: int) -> NDArray[np.int64]:
         """A copy of (predicted memory at ``boundary + h``) ``+ h`` for ``h = 1..length``.
@@ -303,23 +337,6 @@ class AdmissionCheck:
         check._changes = profile._changes
         check._feasible = True if window == 0 else None  # computed when first needed
         return check
-
-    @staticmethod
-    def fits_on_profile(
-        profile: MemoryProfile, boundary: int, length: int, cap: float, prompt: int, prediction: int
-    ) -> bool:
-        """``on_profile(profile, boundary, length, cap).fits(prompt, prediction)``, unbuilt.
-
-        The test of a walk's first candidate, which usually ends the walk: it reads the
-        profile's slots in place (:meth:`MemoryProfile.shifted_peak`) and builds no check.
-        """
-        if not 0 < prediction < profile._size:
-            return AdmissionCheck.on_profile(profile, boundary, length, cap).fits(
-                prompt, prediction
-            )
-        if profile.shifted_peak(boundary, prediction) + prompt > cap:
-            return False
-        return length <= 0 or profile.peak(boundary, length) <= cap
 
     @property
     def feasible(self) -> bool:

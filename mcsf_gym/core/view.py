@@ -8,7 +8,7 @@ path leads from a view to an unfinished request's true output length. Arrays are
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -217,6 +217,11 @@ class StateView:
         """:meth:`predicted_length` of one request, as a Python int."""
         return self._state.lengths[request]
 
+    def predicted_lengths_of(self, ids: Sequence[int]) -> list[int]:
+        """:meth:`predicted_length` of the requests ``ids``, as a list of Python ints."""
+        lengths = self._state.lengths
+        return [lengths[request] for request in ids]
+
     @property
     def running(self) -> NDArray[np.int64]:
         """Ids of running requests in admission order (oldest first)."""
@@ -286,15 +291,32 @@ class StateView:
 
         For the first candidate of a walk, which usually ends it.
         """
+        return self.earliest_fit(prompt, prediction, alpha) == self._state.round_index
+
+    def earliest_fit(self, prompt: int, prediction: int, alpha: float = 0.0) -> int:
+        """The first round boundary, from this one on, at which a candidate may fit.
+
+        :attr:`round_index` when ``admission_fits(prompt, prediction, alpha)``; otherwise a
+        later round index before which the candidate certainly does not fit while the
+        running set's predicted memory stays as it is (:attr:`profile_version` unchanged), so
+        a scheduler waiting on the same candidate may skip the test until then.
+        """
         if not 0 <= alpha < 1:
             raise ValueError(f"alpha must be in [0, 1), got {alpha}")
         state = self._state
-        now = state.round_index
-        return AdmissionCheck.fits_on_profile(
-            state.profile,
-            now,
-            max(0, state.max_predicted_end - now),
+        return state.profile.earliest_fit(
+            state.round_index,
+            state.max_predicted_end,
             state.memory * (1.0 - alpha),
             prompt,
             prediction,
         )
+
+    @property
+    def profile_version(self) -> int:
+        """Changes whenever the running set's predicted memory ahead changes.
+
+        Admissions, evictions, early completions and requests outliving their prediction
+        change it; rounds that only advance time do not.
+        """
+        return self._state.profile.version
