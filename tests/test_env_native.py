@@ -64,7 +64,7 @@ def any_action(env, mask, rng):
 
 def run_side_by_side(kwargs, seed, steps):
     """Step both backends ``steps`` times (resetting when an episode ends); compare all."""
-    python = KVCacheSchedulingEnv(**kwargs)
+    python = KVCacheSchedulingEnv(backend="python", **kwargs)
     compiled = KVCacheSchedulingEnv(backend="compiled", **kwargs)
     rng = np.random.default_rng(seed)
     ended = 0
@@ -166,17 +166,14 @@ def test_mcsf_in_the_compiled_environment_equals_simulate():
 def test_settings_it_cannot_run_are_refused_with_the_reason():
     with pytest.raises(ValueError, match=r"backend='compiled'.*random"):
         KVCacheSchedulingEnv(backend="compiled", eviction="random:beta=0.3")
-    rendered = KVCacheSchedulingEnv(backend="compiled", render_mode="rgb_array")  # as SB3 does
-    rendered.reset(seed=0)
-    rendered.step(0)
-    with pytest.raises(ValueError, match="backend='python' to render"):
-        rendered.render()
     with pytest.raises(ValueError, match="backend must be one of"):
         KVCacheSchedulingEnv(backend="fast")
     # "auto" falls back to the Python backend where the compiled one cannot go.
     assert KVCacheSchedulingEnv(backend="auto", eviction="random:beta=0.3").native is None
     assert KVCacheSchedulingEnv(backend="auto").native is not None
-    assert KVCacheSchedulingEnv(backend="auto", render_mode="ansi").native is None
+    assert KVCacheSchedulingEnv().native is not None  # "auto" is the default
+    # It renders by moving to the Python backend (SB3's make_vec_env sets a render_mode).
+    assert KVCacheSchedulingEnv(render_mode="ansi").native is not None
 
 
 def test_bad_actions_and_calls_out_of_order_raise():
@@ -196,17 +193,67 @@ def test_bad_actions_and_calls_out_of_order_raise():
         priority.step(np.zeros(3))
 
 
-def test_scheduler_policies_need_the_python_backend():
-    env = KVCacheSchedulingEnv(backend="compiled")
-    env.reset(seed=0)
-    with pytest.raises(ValueError, match="backend='python'"):
-        SchedulerPolicy(MCSF())(env)
+@pytest.mark.parametrize("kwargs", CASES[:7], ids=[str(case) for case in CASES[:7]])
+def test_reading_the_engine_mid_episode_replays_it_on_the_python_backend(kwargs):
+    python = KVCacheSchedulingEnv(backend="python", **kwargs)
+    moved = KVCacheSchedulingEnv(**kwargs)
+    rng = np.random.default_rng(7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # truncation warnings
+        warnings.filterwarnings("error", message=".*moved this environment")  # "auto": silent
+        for episode in range(2):
+            assert_same(moved.reset(seed=episode), python.reset(seed=episode), "reset")
+            switch = int(rng.integers(0, 40)) if episode == 0 else -1
+            for step in range(200):
+                if step == switch:
+                    assert moved.native is not None
+                    assert moved.engine is not None and moved.native is None
+                    assert moved.engine.view.time == python.engine.view.time
+                    assert moved.invalid_actions == python.invalid_actions
+                mask = python.action_masks()
+                action = any_action(python, mask, rng)
+                theirs = python.step(action)
+                assert_same(moved.step(action), theirs, f"episode {episode} step {step}")
+                if theirs[2] or theirs[3]:
+                    break
+    assert moved.native is None  # for good: the second episode ran on the Python backend
+
+
+def test_a_scheduler_or_a_render_moves_the_environment_to_the_python_backend():
+    env = KVCacheSchedulingEnv(workload="paper-model2:n=20")
+    reference = KVCacheSchedulingEnv(workload="paper-model2:n=20", backend="python")
+    for each in (env, reference):
+        each.reset(seed=3)
+        each.step(0)
+    policy, expected = SchedulerPolicy(MCSF()), SchedulerPolicy(MCSF())
+    assert policy(env) == expected(reference)  # the scheduler read the replayed boundary
+    assert env.native is None
+    rendered = KVCacheSchedulingEnv(render_mode="ansi", backend="compiled")
+    shown = KVCacheSchedulingEnv(render_mode="ansi", backend="python")
+    for each in (rendered, shown):
+        each.reset(seed=0)
+        each.step(0)
+        each.step(8)
+    with pytest.warns(UserWarning, match="moved this environment from backend='compiled'"):
+        text = rendered.render()
+    assert text == shown.render()
+    fresh = KVCacheSchedulingEnv(backend="compiled")
+    with pytest.warns(UserWarning):
+        assert fresh.engine is None  # before any reset: nothing to replay
+    assert fresh.native is None
+    fresh.reset(seed=0)
+    assert fresh.engine is not None
 
 
 def test_vector_environment_backends():
     kwargs = {"workload": "paper-model2:n=8", "num_envs": 3}
     auto = gym.make_vec("mcsf_gym/KVCacheScheduling-v0", **kwargs)
     assert auto.unwrapped.native is not None  # "auto" compiles what it can
+    auto.reset(seed=0)
+    member = auto.unwrapped.envs[0]
+    assert member.engine is None and member.native is not None  # the batch stays compiled
+    rendering = gym.make_vec("mcsf_gym/KVCacheScheduling-v0", render_mode="ansi", **kwargs)
+    assert rendering.unwrapped.native is None  # a vector env cannot move: it renders in Python
     python = gym.make_vec("mcsf_gym/KVCacheScheduling-v0", backend="python", **kwargs)
     assert python.unwrapped.native is None
     fallback = gym.make_vec("mcsf_gym/KVCacheScheduling-v0", eviction="random:beta=0.5", **kwargs)

@@ -47,7 +47,8 @@ class HeldOutScenarios:
 
         self.env_id = env_id
         self.env_kwargs = dict(env_kwargs)
-        env = gym.make(env_id, **make_kwargs(env_kwargs))
+        # Only the drawn scenarios are read: the Python backend, which keeps them as objects.
+        env = gym.make(env_id, **{**make_kwargs(env_kwargs), "backend": "python"})
         self.problems = []
         try:
             for seed in seeds:

@@ -141,6 +141,7 @@ def validation_problems(
 
     problems = []
     kwargs = {key: value for key, value in env_kwargs.items() if key != "workload"}
+    kwargs["backend"] = "python"  # only the drawn scenarios are read
     for task in suite_tasks(suite, names):
         if per_task > len(task.valid_seeds):
             raise ValueError(

@@ -110,7 +110,7 @@ class EnvConfig:
     reward_scale: float = 1.0
     render_mode: str | None = None
     allow_idle: bool = False
-    backend: str = "python"
+    backend: str = "auto"
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> EnvConfig:

@@ -65,11 +65,6 @@ class SchedulerPolicy:
                 episode.
         """
         base = env.unwrapped
-        if isinstance(base, KVCacheSchedulingEnv) and base.native is not None:
-            raise ValueError(
-                "a scheduler reads the engine's state, which the compiled backend does not keep: "
-                "use backend='python' (the default) to run schedulers in the environment"
-            )
         if not isinstance(base, KVCacheSchedulingEnv) or base.boundary is None:
             raise ValueError(f"expected a KVCacheSchedulingEnv after reset(), got {env!r}")
         boundary = base.boundary

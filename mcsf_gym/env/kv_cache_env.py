@@ -225,8 +225,9 @@ class KVCacheSchedulingEnv(gym.Env):
     |                |                  | labels when matplotlib is installed)                 |
     | `allow_idle`   | `False`          | let "advance" idle the worker while requests wait    |
     |                |                  | (see Action Space); default: work-conserving         |
-    | `backend`      | `"python"`       | ``"python"``, ``"compiled"`` (numba kernel, 3-4x     |
-    |                |                  | faster, same numbers) or ``"auto"`` (see Backends)   |
+    | `backend`      | `"auto"`         | ``"auto"`` (compiled where it applies),              |
+    |                |                  | ``"compiled"`` (numba kernel, 3-4x faster, same      |
+    |                |                  | numbers) or ``"python"`` (see Backends)              |
 
     A bad value raises ``ValueError`` naming the parameter and the value; an unknown keyword
     (``windw=4``) raises ``ValueError`` listing the known ones, with a "did you mean".
@@ -234,18 +235,22 @@ class KVCacheSchedulingEnv(gym.Env):
 
     ## Backends
 
-    ``backend="python"`` (default) steps the Python objects: the core
+    ``backend="auto"`` (default) runs the compiled backend where it applies, else the Python
+    one. ``backend="python"`` steps the Python objects: the core
     :class:`~mcsf_gym.core.engine.Engine`, a :class:`~mcsf_gym.env.boundary.Boundary` and
     the encoder, which :attr:`engine` and :attr:`boundary` expose (schedulers, rendering and
     the policy bridge read them). ``backend="compiled"`` keeps the state in arrays and steps
     it with a numba kernel (:mod:`mcsf_gym.env.native`) that gives the same observations,
     rewards, masks and results, bit for bit (``tests/test_env_native.py`` checks them side
-    by side), several times faster; :attr:`engine` and :attr:`boundary` are then ``None``.
-    It needs numba and supports every setting except ``random`` eviction and custom time
-    models (a ``ValueError`` says which); it takes a ``render_mode`` but ``render()``
-    refuses. ``"auto"`` is ``"compiled"`` where it applies and no ``render_mode`` is set,
-    else ``"python"``. The first use in a fresh install compiles the kernel (about
-    15 s, cached on disk); later processes load it in about a second.
+    by side), several times faster. It needs numba (the ``fast`` extra) and supports every
+    setting except ``random`` eviction and custom time models (``"compiled"`` raises a
+    ``ValueError`` that says which; ``"auto"`` then runs the Python backend). Whatever needs
+    the Python objects (reading :attr:`engine` or :attr:`boundary`, a
+    :class:`~mcsf_gym.env.driver.SchedulerPolicy`, :meth:`render`) moves the environment to
+    the Python backend for good: the episode so far is replayed there from its scenario and
+    its actions, and goes on from the same state (with ``backend="compiled"`` a warning says
+    so). The first use in a fresh install compiles the kernel (about 15 s, cached on disk);
+    later processes load it in about a second.
 
     ## Vector Environment
 
@@ -286,7 +291,7 @@ class KVCacheSchedulingEnv(gym.Env):
         reward_scale: float = 1.0,
         render_mode: str | None = None,
         allow_idle: bool = False,
-        backend: str = "python",
+        backend: str = "auto",
         **unknown: Any,
     ) -> None:
         check_keywords(unknown, ENV_KEYWORDS, "environment keyword")
@@ -320,8 +325,8 @@ class KVCacheSchedulingEnv(gym.Env):
         self.observation_type: ObservationType = config.make_observation_type()
         self.action_space = self.action_type.space()
         self.observation_space = self.observation_type.space()
-        self.engine: Engine | None = None
-        self.boundary: Boundary | None = None
+        self._engine: Engine | None = None
+        self._boundary: Boundary | None = None
         self._history: list[Snapshot] | None = None
         self._steps = 0
         self._invalid = 0
@@ -332,11 +337,15 @@ class KVCacheSchedulingEnv(gym.Env):
         self.step_limit: int | None = None
         #: The compiled backend's state (``None`` under the Python backend).
         self.native: NativeBatch | None = (
-            NativeBatch(config, 1) if resolve_backend(config, backend) else None
+            NativeBatch(config, 1) if resolve_backend(config, backend, replays=True) else None
         )
         #: This environment's row in :attr:`native`.
         self.native_slot = 0
         self._native_running = False
+        # Under its own compiled state: the episode's settings and actions, replayed on the
+        # Python backend when something asks for the engine (None in a vector env's batch).
+        self._episode: tuple[Instance, SimConfig] | None = None
+        self._actions: list[Any] | None = [] if self.native is not None else None
 
     # ----------------------------------------------------------------- gym API
     def reset(
@@ -362,9 +371,9 @@ class KVCacheSchedulingEnv(gym.Env):
         )
         if self.native is not None:
             return self._reset_native(instance, config)
-        self.engine = Engine(instance, config)
-        self._history = [snapshot(self.engine.view)] if self.render_mode == "rgb_array" else None
-        self.boundary = self.config.make_boundary(self.engine.view)
+        self._engine = Engine(instance, config)
+        self._history = [snapshot(self._engine.view)] if self.render_mode == "rgb_array" else None
+        self._boundary = self.config.make_boundary(self._engine.view)
         self._steps = 0
         self._invalid = 0
         self.step_limit = self.config.step_limit(instance)
@@ -373,10 +382,10 @@ class KVCacheSchedulingEnv(gym.Env):
             "rounds": 0,
             "invalid_action": False,
             "invalid_actions": 0,
-            "time": self.boundary.view.time,
+            "time": self._boundary.view.time,
             "action_mask": self.action_masks(),
         }
-        return self.observation_type.observe(self.boundary), info
+        return self.observation_type.observe(self._boundary), info
 
     def _reset_native(self, instance: Instance, config: SimConfig) -> tuple[Any, dict[str, Any]]:
         """:meth:`reset` under the compiled backend, from the drawn scenario."""
@@ -386,6 +395,9 @@ class KVCacheSchedulingEnv(gym.Env):
         self.step_limit = self.config.step_limit(instance)
         native.load(slot, instance, config.capacity, config.resolved_time_model, self.step_limit)
         self._native_running = True
+        if self._actions is not None:
+            self._episode = (instance, config)
+            self._actions = []
         info = {
             "latency": 0.0,
             "rounds": 0,
@@ -407,6 +419,7 @@ class KVCacheSchedulingEnv(gym.Env):
         self.native = native
         self.native_slot = slot
         self._native_running = False
+        self._actions = None  # the batch is the vector environment's: no replay
 
     def native_observation(self) -> Any:
         """The current observation under the compiled backend (a fresh array or dict)."""
@@ -425,6 +438,8 @@ class KVCacheSchedulingEnv(gym.Env):
         native.step()
         active[slot] = False
         self._native_running = not native.terminated[slot]
+        if self._actions is not None:
+            self._actions.append(action.copy() if hasattr(action, "copy") else action)
         return native.latency.item(slot), native.rounds.item(slot), native.invalid.item(slot)
 
     def _step_native(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -457,8 +472,8 @@ class KVCacheSchedulingEnv(gym.Env):
         if self.native is not None:
             return self._step_native(action)
         latency, rounds, invalid = self.transition(action)
-        boundary: Boundary = self.boundary  # type: ignore[assignment]
-        terminated = self.engine.done  # type: ignore[union-attr]
+        boundary: Boundary = self._boundary  # type: ignore[assignment]
+        terminated = self._engine.done  # type: ignore[union-attr]
         truncated = self.truncated(terminated)
         info: dict[str, Any] = {
             "latency": latency,
@@ -486,8 +501,8 @@ class KVCacheSchedulingEnv(gym.Env):
         """
         if self.native is not None:
             return self._transition_native(action)
-        boundary = self.boundary
-        engine = self.engine
+        boundary = self._boundary
+        engine = self._engine
         if boundary is None or engine is None or engine.done:
             raise RuntimeError("call reset() before step(): no episode is running")
         decision = self.action_type.apply(action, boundary)
@@ -512,7 +527,7 @@ class KVCacheSchedulingEnv(gym.Env):
         """
         if terminated:
             if self.native is None:
-                result = self.engine.result()  # type: ignore[union-attr]
+                result = self._engine.result()  # type: ignore[union-attr]
             else:
                 result = self.native.result(self.native_slot)
             return {"result": result, "metrics": result.metrics}
@@ -522,7 +537,7 @@ class KVCacheSchedulingEnv(gym.Env):
         """The ``info["truncation"]`` entry, warning on the environment's first truncation."""
         native = self.native
         if native is None:
-            view = self.engine.view  # type: ignore[union-attr]
+            view = self._engine.view  # type: ignore[union-attr]
             total, now = view.prompt.size, view.time
             unfinished = int(total - view.n_finished)
         else:
@@ -544,21 +559,83 @@ class KVCacheSchedulingEnv(gym.Env):
     def render(self) -> str | NDArray[np.uint8] | None:
         """Text (``"ansi"``) or an RGB chart (``"rgb_array"``) of the current state.
 
+        Under the compiled backend it first moves the environment to the Python backend
+        (:attr:`engine`), which renders.
+
         Raises:
-            ValueError: under the compiled backend with a ``render_mode`` (it does not render).
+            ValueError: in a vector environment's compiled batch (it does not render).
         """
-        if self.native is not None and self.render_mode is not None:
+        if self.render_mode is None:
+            return None
+        if self.native is not None and self._actions is None:
             raise ValueError(
-                "the compiled backend does not render: make the environment with "
+                "the compiled vector environment does not render: make it with "
                 "backend='python' to render it"
             )
-        if self.render_mode is None or self.boundary is None:
+        boundary = self.boundary
+        if boundary is None:
             return None
         if self.render_mode == "ansi":
-            return render_ansi(self.boundary)
-        model = self.engine.config.resolved_time_model  # type: ignore[union-attr]
+            return render_ansi(boundary)
+        model = self._engine.config.resolved_time_model  # type: ignore[union-attr]
         unit = "rounds" if model.name == "unit" else "s"
-        return render_rgb(self._history or [], self.boundary.memory, unit)
+        return render_rgb(self._history or [], boundary.memory, unit)
+
+    @property
+    def engine(self) -> Engine | None:
+        """The episode's core :class:`~mcsf_gym.core.engine.Engine` (``None`` before ``reset``).
+
+        Under the compiled backend, reading it moves the environment to the Python backend
+        for good: the episode so far is replayed there from its scenario and its actions
+        (the two backends agree bit for bit), and it goes on from the same state. A member of
+        a compiled vector environment has none.
+        """
+        if self.native is not None and self._actions is not None:
+            self._leave_native()
+        return self._engine
+
+    @property
+    def boundary(self) -> Boundary | None:
+        """The current round boundary's :class:`~mcsf_gym.env.boundary.Boundary`.
+
+        ``None`` before ``reset``; under the compiled backend, as :attr:`engine`.
+        """
+        if self.native is not None and self._actions is not None:
+            self._leave_native()
+        return self._boundary
+
+    def _leave_native(self) -> None:
+        """Move to the Python backend, replaying the episode's actions there."""
+        native: NativeBatch = self.native  # type: ignore[assignment]
+        slot, actions, episode = self.native_slot, self._actions or [], self._episode
+        self.native = None
+        self._actions = None
+        if self.config.backend == "compiled":
+            warnings.warn(
+                "reading the engine or rendering moved this environment from "
+                "backend='compiled' to the Python backend (the episode so far was replayed)",
+                stacklevel=3,
+            )
+        if episode is None:  # no episode yet: reset() will start one on the Python backend
+            return
+        instance, config = episode
+        self._engine = Engine(instance, config)
+        self._history = [snapshot(self._engine.view)] if self.render_mode == "rgb_array" else None
+        self._boundary = self.config.make_boundary(self._engine.view)
+        self._steps = self._invalid = 0
+        for action in actions:
+            if self._engine.done:
+                break
+            self.transition(action)
+        replayed = (self._engine.done, self._boundary.view.time, self._invalid)
+        compiled = (not self._native_running, native.time(slot), native.invalid_actions(slot))
+        if replayed != compiled or not np.array_equal(
+            self.shared_action_masks(), native.masks[slot]
+        ):
+            raise RuntimeError(
+                f"internal error: the Python backend's replay {replayed} differs from the "
+                f"compiled state {compiled}; please report it with the environment's settings"
+            )
 
     # ----------------------------------------------------------------- extras
     def action_masks(self) -> NDArray[np.bool_]:
@@ -586,7 +663,7 @@ class KVCacheSchedulingEnv(gym.Env):
             mask = self.action_masks()
             mask.flags.writeable = False
             return mask
-        boundary = self.boundary
+        boundary = self._boundary
         if boundary is None:
             raise RuntimeError("call reset() before action_masks()")
         if self._mask_key != (boundary, boundary.version):

@@ -62,8 +62,12 @@ def _unsupported_time_model(model: TimeModel) -> str | None:
     return None
 
 
-def resolve_backend(config: EnvConfig, backend: str) -> bool:
+def resolve_backend(config: EnvConfig, backend: str, *, replays: bool = False) -> bool:
     """Whether ``backend`` (``"python"``, ``"compiled"`` or ``"auto"``) runs compiled.
+
+    ``"auto"`` runs compiled where the kernel supports the settings, except with a
+    ``render_mode`` when the caller cannot move to the Python backend to render (``replays``:
+    a single environment can, replaying its episode there; a vector environment cannot).
 
     Raises:
         ValueError: for ``"compiled"`` with settings it does not support (the message says
@@ -72,8 +76,8 @@ def resolve_backend(config: EnvConfig, backend: str) -> bool:
     if backend == "python":
         return False
     reason = unsupported(config)
-    if backend == "auto":  # rendering asked for: the Python backend, which renders
-        return reason is None and config.render_mode is None
+    if backend == "auto":
+        return reason is None and (replays or config.render_mode is None)
     if backend == "compiled":
         if reason is not None:
             raise ValueError(f"backend='compiled' cannot run these settings: {reason}")

@@ -97,7 +97,7 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
         self.num_envs = check_integer("num_envs", num_envs, low=1)
         config = EnvConfig.from_kwargs({**kwargs, "backend": backend})
         #: The instances, each a plain (unwrapped) :class:`KVCacheSchedulingEnv`.
-        self.envs = [KVCacheSchedulingEnv(**kwargs) for _ in range(self.num_envs)]
+        self.envs = [KVCacheSchedulingEnv(backend="python", **kwargs) for _ in range(self.num_envs)]
         #: The compiled state of every instance (``None`` under the Python backend).
         self.native: NativeBatch | None = None
         if resolve_backend(config, backend):
