@@ -1,7 +1,8 @@
 """The environment's fast paths against the plain rule and a plain re-implementation.
 
-- :class:`WindowCheck` (the window-wide look-ahead check) answers as the core's
-  :class:`AdmissionCheck` on random profiles, caps and additions;
+- ``AdmissionCheck.fits_many`` (a whole window asked at once, as the masks do) answers as
+  ``fits`` asked one candidate at a time, on random profiles, caps and additions, on a copied
+  window and on the engine's profile in place;
 - the observation and the masks equal those computed directly from the view, feature by
   feature from the table of the environment's docstring, with the core's ``AdmissionCheck``,
   along random trajectories under every option.
@@ -16,8 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mcsf_gym  # noqa: F401
-from mcsf_gym.core.lookahead import AdmissionCheck
-from mcsf_gym.env.window_check import WindowCheck
+from mcsf_gym.core.lookahead import AdmissionCheck, MemoryProfile
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -28,29 +28,37 @@ from mcsf_gym.env.window_check import WindowCheck
         st.tuples(st.booleans(), st.integers(0, 15), st.integers(0, 20)), min_size=1, max_size=12
     ),
 )
-def test_window_check_answers_as_the_core_admission_check(profile, cap, steps):
+def test_a_window_asked_at_once_gets_the_answers_of_one_at_a_time(profile, cap, steps):
     plain = AdmissionCheck(np.array(profile, dtype=np.int64), cap)
-    fast = WindowCheck(np.array(profile, dtype=np.int64), cap)
-    assert fast.feasible == plain.feasible and fast.peak() == plain.peak()
+    fast = AdmissionCheck(np.array(profile, dtype=np.int64), cap)
+    engine = MemoryProfile(len(profile) + 1)  # the same memory, held by the engine's profile
+    for boundary, held in enumerate(profile, 1):
+        engine.add(held, boundary, boundary - 1, boundary)  # held tokens at ``boundary`` alone
+    in_place = AdmissionCheck.on_profile(engine, 0, len(profile), cap)
+    assert fast.feasible == plain.feasible == in_place.feasible
+    assert fast.peak() == plain.peak() == in_place.peak()
     for add, prompt, length in steps:
         candidates = [(prompt, length), (prompt + 1, length - 3), (0, length + 5)]
         expected = [plain.fits(s, p) for s, p in candidates]
-        assert fast.fits_many([s for s, _ in candidates], [p for _, p in candidates]) == expected
-        assert [fast.fits(s, p) for s, p in candidates] == expected
+        prompts, lengths = [s for s, _ in candidates], [p for _, p in candidates]
+        assert fast.fits_many(prompts, lengths) == expected
+        assert in_place.fits_many(prompts, lengths) == expected
         if add:
             plain.add(prompt, length)
             fast.add(prompt, length)
-        assert fast.feasible == plain.feasible and fast.peak() == plain.peak()
+            in_place.add(prompt, length)
+        assert fast.feasible == plain.feasible == in_place.feasible
+        assert fast.peak() == plain.peak() == in_place.peak()
     assert fast.fits_many([], []) == []
 
 
-def test_window_check_on_long_profiles():
+def test_a_window_asked_at_once_on_long_profiles():
     rng = np.random.default_rng(0)
     for _ in range(40):
         profile = rng.integers(0, 500, size=int(rng.integers(200, 700)))
         cap = float(rng.integers(400, 1500))
         plain = AdmissionCheck(profile.copy(), cap)
-        fast = WindowCheck(profile.copy(), cap)
+        fast = AdmissionCheck(profile.copy(), cap)
         for _ in range(6):
             prompts = rng.integers(0, 300, size=8).tolist()
             lengths = rng.integers(-2, 900, size=8).tolist()

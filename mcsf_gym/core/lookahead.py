@@ -24,6 +24,8 @@ from numpy.typing import NDArray
 from mcsf_gym.core.kernels import compiled_kernel
 
 _RAMP = np.arange(1, 1025, dtype=np.int64)
+#: Prefix maxima up to this long are read as a list; longer ones by gathering the entries asked.
+_LIST_PREFIX = 256
 
 
 def ramp(length: int) -> NDArray[np.int64]:
@@ -297,6 +299,7 @@ class AdmissionCheck:
         "_changes",
         "_feasible",
         "_first",
+        "_prefix",
         "_shifted",
         "_source",
         "_window",
@@ -311,6 +314,7 @@ class AdmissionCheck:
         self._first = 0
         self._window = memory.size
         self._asked: tuple[int, int, bool] | None = None
+        self._prefix: NDArray[np.int64] | None = None
         # m[h] + h for h = 1..len: a test is then one maximum over a prefix.
         self._shifted: NDArray[np.int64] | None = memory + ramp(memory.size)
         self._feasible: bool | None = bool(memory.size == 0 or memory.max() <= cap)
@@ -334,6 +338,7 @@ class AdmissionCheck:
         check._window = window
         check._shifted = None
         check._asked = None
+        check._prefix = None
         check._changes = profile._changes
         check._feasible = True if window == 0 else None  # computed when first needed
         return check
@@ -379,6 +384,7 @@ class AdmissionCheck:
             grown[: shifted.size] = shifted
             shifted = grown
         self._shifted = shifted
+        self._prefix = None
         return shifted
 
     def _top(self, prediction: int) -> int:
@@ -411,6 +417,37 @@ class AdmissionCheck:
         self._asked = (prompt, prediction, result)
         return result
 
+    def fits_many(self, prompts: Sequence[int], predictions: Sequence[int]) -> list[bool]:
+        """:meth:`fits` of each candidate ``(prompts[k], predictions[k])``, none of them added.
+
+        For a whole window of candidates asked at once (the environment's masks): one prefix
+        maximum of ``m[h] + h``, kept until the next addition, answers each with one lookup.
+        """
+        if not predictions:
+            return []
+        if not self.feasible:
+            return [False] * len(predictions)
+        shifted = self._shifted
+        if shifted is None:
+            shifted = self._materialize(0)
+        size = shifted.size
+        need = min(max(predictions), size)
+        prefix = self._prefix
+        if prefix is None or prefix.size < need:
+            prefix = np.maximum.accumulate(shifted[:need]) if need > 0 else shifted[:0]
+            self._prefix = prefix
+        index = [min(p, size) - 1 for p in predictions]
+        if prefix.size <= _LIST_PREFIX:
+            values = prefix.tolist()
+            found = [values[i] if i >= 0 else 0 for i in index]
+        else:  # a long profile: read only the entries asked for
+            found = prefix[np.maximum(index, 0)].tolist()
+        cap = self._cap
+        return [
+            p <= 0 or (max(top, p) if p > size else top) + s <= cap  # m[h] = 0 past the window
+            for s, p, top in zip(prompts, predictions, found, strict=True)
+        ]
+
     def add(self, prompt: int, prediction: int) -> None:
         """Add a candidate (admitted for the coming round) to the profile."""
         if prediction <= 0:
@@ -425,6 +462,7 @@ class AdmissionCheck:
         shifted = self._shifted
         if shifted is None or prediction > shifted.size:
             shifted = self._materialize(prediction)
+        self._prefix = None
         head = shifted[:prediction]
         if prompt >= 0:  # prompt + h for h = 1..prediction: one slice of the shared ramp
             head += ramp(prompt + prediction)[prompt:]
@@ -453,6 +491,7 @@ class AdmissionCheck:
         if shifted is None or longest > shifted.size:
             shifted = self._materialize(longest)
         self._asked = None
+        self._prefix = None
         kernel = compiled_kernel() if len(prompts) > 1 else None
         if kernel is None:
             return add_while_fits_sliced(shifted, prompts, predictions, self._cap, longest)

@@ -9,8 +9,8 @@ never computes rounds, memory or time; it keeps, between two rounds:
   length ascending, ties by arrival then id, MC-SF's order; ``"arrival"``: FCFS);
 - the requests chosen for the coming round (*pending*), in the order they were chosen;
 - MC-SF's incremental look-ahead check with the pending requests added, kept across the
-  admission steps of the boundary (:class:`~mcsf_gym.env.window_check.WindowCheck`: the
-  answers of :class:`~mcsf_gym.core.lookahead.AdmissionCheck`, for a whole window at once);
+  admission steps of the boundary (the core's :class:`~mcsf_gym.core.lookahead.AdmissionCheck`,
+  asked about the whole window at once with ``fits_many``);
 - the window and its masks for the current admissions, computed once and kept until the next
   admission (observations, masks and rendering all read them).
 
@@ -20,13 +20,8 @@ everything back and asks again at the same one).
 
 from __future__ import annotations
 
-import numpy as np
-
+from mcsf_gym.core.lookahead import AdmissionCheck
 from mcsf_gym.core.view import StateView
-from mcsf_gym.env.window_check import WindowCheck
-
-# The empty profile (a check never writes into an empty array: it grows a new one).
-_NO_PROFILE = np.zeros(0, dtype=np.int64)
 
 
 class Boundary:
@@ -66,8 +61,6 @@ class Boundary:
         self.masking = masking
         self.alpha = alpha
         self.memory = view.memory
-        # The bound of the look-ahead check, as StateView.admission_check computes it.
-        self._cap = view.memory * (1.0 - alpha)
         #: Counts the boundaries opened so far (observations cache per-boundary summaries).
         self.epoch = 0
         #: Counts the changes (openings and admissions): equal versions, equal masks.
@@ -79,7 +72,7 @@ class Boundary:
         self.arrivals: list[float] = view.arrival.tolist()
         self._queue: list[int] = []
         #: MC-SF's look-ahead check with the pending requests added (set by :meth:`open`).
-        self.check: WindowCheck
+        self.check: AdmissionCheck
         self._window: list[int] | None = None
         self._valid: list[bool] | None = None
         self._lookahead: list[bool] | None = None
@@ -204,8 +197,7 @@ class Boundary:
         self.pending = []
         self.pending_tokens = 0
         self.epoch += 1
-        # Nothing runs: the predicted memory is 0 everywhere (skip the profile's arrays).
-        self.check = WindowCheck(view.profile() if view.n_running else _NO_PROFILE, self._cap)
+        self.check = view.admission_check(self.alpha)
         self._changed()
 
     # ----------------------------------------------------------------- internals

@@ -3,8 +3,8 @@
 This module is the body of the ``backend="compiled"`` environment (:mod:`mcsf_gym.env.native`).
 It carries out, for a batch of instances held in flat arrays, exactly what the Python path does
 with :class:`~mcsf_gym.core.engine.Engine` (rounds, memory, time, eviction, arrivals),
-:class:`~mcsf_gym.env.boundary.Boundary` and
-:class:`~mcsf_gym.env.window_check.WindowCheck` (window order, pending admissions, MC-SF's
+:class:`~mcsf_gym.env.boundary.Boundary` with its
+:class:`~mcsf_gym.core.lookahead.AdmissionCheck` (window order, pending admissions, MC-SF's
 look-ahead check), the action types and :class:`~mcsf_gym.env.observations.FeatureEncoder`,
 in the same order of floating-point operations, so that observations, rewards, masks and
 results are bit for bit those of the Python path. The Python path is the rule:
@@ -452,7 +452,7 @@ def _open(
     scalars[e, S_N_QUEUE] = n_waiting
     scalars[e, S_N_PENDING] = 0
     scalars[e, S_PENDING_TOKENS] = 0
-    # WindowCheck on StateView.profile() (or on nothing when nothing runs).
+    # StateView.admission_check: the profile's window (none when nothing runs).
     length = 0
     if scalars[e, S_N_RUNNING]:
         now = scalars[e, S_ROUND]
@@ -472,7 +472,10 @@ def _open(
 
 @_jit
 def _check_top(memory: Ints, scalars: Ints, e: int, prediction: int) -> int:
-    """``WindowCheck._tops`` for one prediction: ``max over h < p of m[h] + h + 1``."""
+    """``AdmissionCheck.fits_many``'s prefix maximum for one prediction ``p``.
+
+    ``max over h < p of m[h] + h + 1``.
+    """
     size = scalars[e, S_CHECK_SIZE]
     need = min(prediction, size)
     known = scalars[e, S_PREFIX_SIZE]
@@ -494,7 +497,7 @@ def _check_top(memory: Ints, scalars: Ints, e: int, prediction: int) -> int:
 def _fits_lookahead(
     ints: Ints, memory: Ints, scalars: Ints, reals: Floats, e: int, request: int
 ) -> bool:
-    """``WindowCheck.fits`` of a waiting request (with the pending requests added)."""
+    """``AdmissionCheck.fits`` of a waiting request (with the pending requests added)."""
     if not scalars[e, S_CHECK_FEASIBLE]:
         return False
     prediction = ints[e, I_LENGTH, request]
@@ -551,7 +554,7 @@ def _admit(
     lists[e, L_PENDING, position] = request
     scalars[e, S_N_PENDING] = position + 1
     scalars[e, S_PENDING_TOKENS] += prompt + 1
-    # WindowCheck.add
+    # AdmissionCheck.add
     prediction = ints[e, I_LENGTH, request]
     if prediction <= 0:
         return
