@@ -17,6 +17,11 @@ machine, the one least disturbed by other processes).
 ``--n-reference`` runs the reference (and a second MC-SF run, for the speed-up) on the first
 requests of the instance only, for machines where the full reference run is too slow.
 
+``--workload SPEC`` replaces the LMSYS-like workload by any ``make_workload`` spec, for
+instance a real trace with long prompts (``--n`` and ``--rate`` then do not apply; ``{data:NAME}``
+stands for a dataset's local path, as in the suites):
+``--workload "trace:path={data:azure-conv-2023},memory=16492"``.
+
 ``--agents`` also times other agents on the same instance, each under its own default
 eviction policy (the literature's heuristics by default: ``mcsf-skip``, ``area-skip``,
 ``sorted-f``, ``wait``, ``nested-wait``, ``gba``, ``gsa``, ``vllm-v1``; ``a-max`` and
@@ -30,6 +35,8 @@ Usage::
     python benchmarks/bench_agents.py --n-reference 2000
     python benchmarks/bench_agents.py --rate 10 --out results/agents/decision_time.json
     python benchmarks/bench_agents.py --n 3000 --time-model unit --repeats 3 --agents
+    python benchmarks/bench_agents.py --workload "trace:path={data:azure-conv-2023},memory=16492" \
+        --n-reference 2000 --agents mc-benchmark
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from mcsf_gym.core.instance import Instance
 from mcsf_gym.core.result import SimulationResult
 from mcsf_gym.core.simulate import simulate
 from mcsf_gym.core.view import StateView
+from mcsf_gym.datasets import resolve_placeholders
 from mcsf_gym.workloads import make_workload
 
 
@@ -79,7 +87,14 @@ class TimedScheduler:
 
 #: The agents ``--agents`` times by default (those that run on point predictions).
 HEURISTICS = (
-    "mcsf-skip", "area-skip", "sorted-f", "wait", "nested-wait", "gba", "gsa", "vllm-v1",
+    "mcsf-skip",
+    "area-skip",
+    "sorted-f",
+    "wait",
+    "nested-wait",
+    "gba",
+    "gsa",
+    "vllm-v1",
 )
 
 
@@ -140,6 +155,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--prediction", default="exact", help="prediction model spec")
     parser.add_argument("--seed", type=int, default=0, help="workload seed")
     parser.add_argument(
+        "--workload",
+        help="any make_workload spec instead of the LMSYS-like one (--n and --rate then unused; "
+        "{data:NAME} is a dataset's local path), "
+        "e.g. trace:path={data:azure-conv-2023},memory=16492",
+    )
+    parser.add_argument(
         "--time-model",
         default="linear",
         choices=("linear", "unit"),
@@ -167,7 +188,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.n < 1 or args.rate <= 0 or args.repeats < 1:
         parser.error("--n and --repeats must be >= 1 and --rate > 0")
-    if args.n_reference is not None and not 1 <= args.n_reference <= args.n:
+    if args.n_reference is not None and args.n_reference < 1:
+        parser.error("--n-reference must be >= 1")
+    if args.workload is None and args.n_reference is not None and args.n_reference > args.n:
         parser.error("--n-reference must be between 1 and --n")
     return args
 
@@ -175,10 +198,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Time both agents, print a table, optionally write JSON; return the results."""
     args = parse_args(argv)
-    workload = (
+    workload = args.workload or (
         f"lmsys:rate={args.rate},n={args.n},memory={args.memory},prediction={args.prediction}"
     )
-    instance = make_workload(workload).sample(np.random.default_rng(args.seed)).instance
+    try:
+        spec = resolve_placeholders(workload)
+        instance = make_workload(spec).sample(np.random.default_rng(args.seed)).instance
+    except (ValueError, OSError) as error:
+        raise SystemExit(f"bench_agents.py: error: --workload {workload!r}: {error}") from None
     if args.time_model == "unit":
         instance = Instance(
             np.floor(instance.arrival), instance.prompt, instance.output, instance.prediction
@@ -186,8 +213,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     config = SimConfig(
         memory=args.memory, time_model=args.time_model, eviction="clear-all", seed=args.seed
     )
-    n_reference = args.n if args.n_reference is None else args.n_reference
-    subset = instance if n_reference == args.n else instance.take(np.arange(n_reference))
+    n_reference = instance.n if args.n_reference is None else min(args.n_reference, instance.n)
+    subset = instance if n_reference == instance.n else instance.take(np.arange(n_reference))
     fast = fast_same = naive = None
     for _ in range(args.repeats):  # interleaved, so that both sides see the same load
         if subset is not instance:

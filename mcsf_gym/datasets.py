@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import urllib.error
@@ -206,3 +207,24 @@ def fetch(
         )
     _check(info, path)
     return path
+
+
+_PLACEHOLDER = re.compile(r"\{data:(?P<name>[a-z0-9-]+)\}")
+
+
+def placeholder_names(spec: str) -> tuple[str, ...]:
+    """The dataset names that ``spec``'s ``{data:NAME}`` placeholders refer to, in order, once."""
+    return tuple(dict.fromkeys(match["name"] for match in _PLACEHOLDER.finditer(spec)))
+
+
+def resolve_placeholders(spec: str, data_dir: str | os.PathLike[str] | None = None) -> str:
+    """``spec`` with every ``{data:NAME}`` replaced by the local path of dataset ``NAME``.
+
+    For workload specs that name a trace by dataset
+    (``"trace:path={data:azure-conv-2023},n=300"``); each dataset is :func:`fetch`-ed.
+
+    Raises:
+        ValueError: for an unknown name.
+        FileNotFoundError: for a dataset that is missing and cannot be downloaded.
+    """
+    return _PLACEHOLDER.sub(lambda match: str(fetch(match["name"], data_dir)), spec)

@@ -9,11 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from mcsf_gym.datasets import fetch
+from mcsf_gym.datasets import placeholder_names, resolve_placeholders
 from mcsf_gym.workloads import Scenario, Workload, make_workload
 
 _NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*-v(?P<version>[1-9][0-9]*)$")
-_DATA = re.compile(r"\{data:(?P<name>[a-z0-9-]+)\}")
 TIME_MODELS = ("unit", "linear")
 
 
@@ -105,7 +104,7 @@ class Task:
             )
         object.__setattr__(self, "eval_seeds", evaluation)
         object.__setattr__(self, "valid_seeds", validation)
-        names = tuple(dict.fromkeys(match["name"] for match in _DATA.finditer(self.workload)))
+        names = placeholder_names(self.workload)
         object.__setattr__(self, "datasets", names)
 
     @property
@@ -125,7 +124,7 @@ class Task:
         Raises:
             FileNotFoundError: for a dataset that is missing and cannot be downloaded.
         """
-        return _DATA.sub(lambda match: str(fetch(match["name"], data_dir)), self.workload)
+        return resolve_placeholders(self.workload, data_dir)
 
     def make_workload(self, data_dir: str | None = None) -> Workload:
         """The task's workload (built once per process and spec; traces are read then)."""
