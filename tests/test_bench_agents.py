@@ -1,20 +1,15 @@
 """The decision-time benchmark script on tiny workloads: the table, the JSON, its errors."""
 
-import importlib.util
 import json
 import os
 from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_agents.py"
+from script_loader import load_script as load
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("bench_agents", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("benchmarks/bench_agents.py")
 
 
 def test_mcsf_and_the_plain_rule_give_one_schedule_and_a_speed_up(tmp_path, capsys):

@@ -1,19 +1,13 @@
 """The environment benchmark script runs on a tiny budget and reports what it promises."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_env.py"
+from script_loader import load_script as load
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("bench_env", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("benchmarks/bench_env.py")
 
 
 @pytest.mark.parametrize(

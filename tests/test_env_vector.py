@@ -1,14 +1,13 @@
 """The native vector environment: per instance, exactly the single environment (SyncVectorEnv)."""
 
-import importlib.util
 import json
 import warnings
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.vector import AutoresetMode
+from script_loader import load_script
 
 import mcsf_gym  # noqa: F401
 from mcsf_gym.env import ENV_IDS
@@ -153,10 +152,7 @@ def test_rendering_of_every_instance():
 
 
 def test_the_benchmark_times_the_vector_env_next_to_cartpole(tmp_path, capsys):
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_env.py"
-    spec = importlib.util.spec_from_file_location("bench_env", script)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script("benchmarks/bench_env.py")
     argv = ["--workload", "paper-model2:n=10", "--steps", "400", "--repeats", "1", "--json"]
     assert bench.main([*argv, "--num-envs", "2"]) == 0
     result = json.loads(capsys.readouterr().out)

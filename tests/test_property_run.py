@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "property_run.py"
+from script_loader import load_script
 
 
 def test_property_run_small_budget(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("property_run", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("scripts/property_run.py")
     status = module.main(["--episodes", "30", "--agent-runs", "12", "--out", str(tmp_path)])
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert status == 0, summary["failures"]
