@@ -89,6 +89,10 @@ def _split(spec: str) -> tuple[str, dict[str, Any], bool]:
     return name, params, False
 
 
+#: How many specs :meth:`Registry.make_shared` keeps built (then it starts afresh).
+SHARED_SPECS = 256
+
+
 class Registry(Generic[T]):
     """Names to factories, with lazy ``"module:attr"`` targets and helpful errors.
 
@@ -101,6 +105,7 @@ class Registry(Generic[T]):
         self.kind = kind
         self.plural = plural or (kind[:-1] + "ies" if kind.endswith("y") else kind + "s")
         self._entries: dict[str, Callable[..., T] | str] = {}
+        self._shared: dict[str, T] = {}
 
     def register(self, name: str, factory: Callable[..., T] | str) -> None:
         """Register ``factory`` under ``name``; a duplicate name is a ``ValueError``."""
@@ -131,6 +136,23 @@ class Registry(Generic[T]):
             target = getattr(importlib.import_module(module_name), attribute)
             self._entries[name] = target
         return target
+
+    def make_shared(self, spec: str) -> T:
+        """:meth:`make` for a registry of immutable objects: one object per spec, built once.
+
+        For specs resolved again and again (a time model or an eviction policy per
+        environment reset); at most :data:`SHARED_SPECS` are kept.
+
+        Raises:
+            ValueError: as :meth:`make` (a spec that fails is not kept).
+        """
+        made = self._shared.get(spec)
+        if made is None:
+            made = self.make(spec)
+            if len(self._shared) >= SHARED_SPECS:
+                self._shared.clear()
+            self._shared[spec] = made
+        return made
 
     def make(self, spec: str, **overrides: Any) -> T:
         """Build the object a spec names: ``factory(**spec_params, **overrides)``.

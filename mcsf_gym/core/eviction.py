@@ -128,7 +128,7 @@ def make_eviction(spec: str | EvictionPolicy) -> EvictionPolicy:
             string nor a policy (an object with ``victims``).
     """
     if isinstance(spec, str):
-        return EVICTION_POLICIES.make(spec)
+        return EVICTION_POLICIES.make_shared(spec)  # frozen: one object per spec
     if not callable(getattr(spec, "victims", None)):
         raise ValueError(
             f"eviction must be a policy name ({', '.join(EVICTION_POLICIES.names())}) or a "

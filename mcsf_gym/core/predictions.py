@@ -111,7 +111,7 @@ def make_predictor(spec: str | Predictor) -> Predictor:
         ValueError: for an unknown name, a bad parameter, or an object without ``predict``.
     """
     if isinstance(spec, str):
-        return PREDICTORS.make(spec)
+        return PREDICTORS.make_shared(spec)  # frozen: one object per spec
     if not callable(getattr(spec, "predict", None)):
         raise ValueError(
             f"prediction must be a model name ({', '.join(PREDICTORS.names())}) or a model "

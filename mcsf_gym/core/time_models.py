@@ -117,4 +117,4 @@ def make_time_model(spec: str | TimeModel) -> TimeModel:
             f"time_model must be {' or '.join(map(repr, TIME_MODELS.names()))} (with optional "
             f"parameters) or a time model object, got {spec!r}"
         )
-    return TIME_MODELS.make(spec)
+    return TIME_MODELS.make_shared(spec)  # frozen: one object per spec

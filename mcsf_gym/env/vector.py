@@ -112,6 +112,9 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._autoreset = np.zeros(self.num_envs, dtype=np.bool_)
         self._resets = 0  # how many instances the next step resets
+        # The compiled backend's "_k" entries: every instance holds every key (shared, read-only).
+        self._present = np.ones(self.num_envs, dtype=np.bool_)
+        self._present.flags.writeable = False
 
     def reset(
         self,
@@ -217,9 +220,8 @@ class KVCacheSchedulingVectorEnv(VectorEnv):
                 native.invalid_total[i] = 0
         self._resets = ended
         self._autoreset = finished
-        present = np.ones((len(_PRESENT_KEYS), self.num_envs), dtype=np.bool_)
-        for row, key in enumerate(_PRESENT_KEYS):
-            infos[key] = present[row]
+        for key in _PRESENT_KEYS:
+            infos[key] = self._present
         infos["action_mask"] = native.masks.copy()
         return self._native_observations(), native.reward, terminations, truncations, infos
 
