@@ -85,6 +85,19 @@ def resolve_backend(config: EnvConfig, backend: str, *, replays: bool = False) -
     raise ValueError(f"backend must be 'python', 'compiled' or 'auto', got {backend!r}")
 
 
+#: The named rows of :class:`NativeBatch`'s step outputs (views of three arrays).
+_OUTPUT_ROWS = (
+    "latency",
+    "reward",
+    "times",
+    "rounds",
+    "invalid_total",
+    "invalid",
+    "terminated",
+    "truncated",
+)
+
+
 class NativeBatch:
     """The state of ``size`` environment instances, stepped together by the compiled kernel.
 
@@ -129,14 +142,34 @@ class NativeBatch:
         self.time_models: list[str] = [""] * size
         self._allocate(capacity=1, horizon=1)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The state to copy or pickle: the arrays, without the kernel module (re-imported)."""
+        state = dict(self.__dict__)
+        for name in ("kernel", "_state", "_arguments", *_OUTPUT_ROWS):
+            state.pop(name, None)  # the rows are views, which a copy would detach
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore a copied or unpickled batch, binding the kernel's arguments again."""
+        from mcsf_gym.env import native_kernel as kernel
+
+        self.__dict__.update(state)
+        self.kernel = kernel
+        self._view_outputs()
+        self._bind()
+
     # ----------------------------------------------------------------- state
     def _new_outputs(self) -> None:
         """New arrays for the steps' outputs (the vector environment hands out their rows)."""
         n = self.size
-        k = self.kernel
         self.step_reals = np.empty((3, n), dtype=np.float64)  # the kernel writes every entry
         self.step_ints = np.empty((2, n), dtype=np.int64)
         self.step_flags = np.empty((3, n), dtype=np.bool_)
+        self._view_outputs()
+
+    def _view_outputs(self) -> None:
+        """The named rows of the step's output arrays."""
+        k = self.kernel
         #: Each instance's latest step: latency accrued, reward, time after it, rounds run,
         #: invalid actions so far, whether the action was invalid, terminated, truncated.
         self.latency = self.step_reals[k.O_LATENCY]
