@@ -288,3 +288,24 @@ def test_a_copied_compiled_environment_goes_on_as_the_original(duplicate):
         if ours[2] or ours[3]:
             break
     assert twin.engine is not None  # its recorded actions replay on the Python backend
+
+
+def test_a_first_compilation_is_announced_once(monkeypatch, tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from mcsf_gym.env import native
+
+    def kernel(index):
+        cache = SimpleNamespace(_cache_file=SimpleNamespace(_index_path=str(index)))
+        return SimpleNamespace(step_batch=SimpleNamespace(_cache=cache))
+
+    monkeypatch.setattr(native, "_announced", False)
+    assert native.announce_compilation(kernel(tmp_path / "missing.nbi"))
+    assert "compiling the environment's kernel" in capsys.readouterr().err
+    assert not native.announce_compilation(kernel(tmp_path / "missing.nbi"))  # once a process
+    monkeypatch.setattr(native, "_announced", False)
+    (tmp_path / "cached.nbi").write_text("")
+    assert not native.announce_compilation(kernel(tmp_path / "cached.nbi"))
+    monkeypatch.setattr(native, "_announced", False)
+    assert not native.announce_compilation(SimpleNamespace(step_batch=len))  # no cache to read
+    assert capsys.readouterr().err == ""

@@ -18,6 +18,9 @@ state keeps no history to draw.
 from __future__ import annotations
 
 import importlib.util
+import os
+import sys
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -85,6 +88,35 @@ def resolve_backend(config: EnvConfig, backend: str, *, replays: bool = False) -
     raise ValueError(f"backend must be 'python', 'compiled' or 'auto', got {backend!r}")
 
 
+_announced = False
+
+
+def announce_compilation(kernel: ModuleType) -> bool:
+    """Say on stderr, once per process, that the kernel compiles now (no disk cache yet).
+
+    The first use in a fresh install takes about 15 s; without a word it looks like a hang.
+    Returns whether it said so. Silent when numba's cache index cannot be read (an uncompiled
+    kernel under ``NUMBA_DISABLE_JIT=1``, or a numba that keeps it elsewhere).
+    """
+    global _announced
+    if _announced:
+        return False
+    _announced = True
+    try:
+        index = kernel.step_batch._cache._cache_file._index_path  # numba's on-disk cache index
+    except AttributeError:
+        return False
+    if os.path.exists(index):
+        return False
+    print(
+        "mcsf_gym: compiling the environment's kernel (first use: about 15 s; cached on disk "
+        "for later runs; backend='python' skips it)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return True
+
+
 #: The named rows of :class:`NativeBatch`'s step outputs (views of three arrays).
 _OUTPUT_ROWS = (
     "latency",
@@ -110,6 +142,7 @@ class NativeBatch:
     def __init__(self, config: EnvConfig, size: int) -> None:
         from mcsf_gym.env import native_kernel as kernel
 
+        announce_compilation(kernel)
         self.kernel = kernel
         self.config = config
         self.size = size
