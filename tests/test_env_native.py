@@ -267,29 +267,6 @@ def test_vector_environment_backends():
         )
 
 
-@pytest.mark.parametrize("duplicate", ["deepcopy", "pickle"])
-def test_a_copied_compiled_environment_goes_on_as_the_original(duplicate):
-    import copy
-    import pickle
-
-    env = KVCacheSchedulingEnv(workload="paper-model2:n=30")
-    env.reset(seed=4)
-    rng = np.random.default_rng(4)
-    for _ in range(5):
-        env.step(any_action(env, env.action_masks(), rng))
-    twin = copy.deepcopy(env) if duplicate == "deepcopy" else pickle.loads(pickle.dumps(env))
-    before = env.native.observations.copy()
-    for step in range(60):
-        action = any_action(env, env.action_masks(), rng)
-        ours = twin.step(action)
-        if step == 0:  # the copy's state is its own
-            np.testing.assert_array_equal(env.native.observations, before)
-        assert_same(ours, env.step(action), f"step {step}")
-        if ours[2] or ours[3]:
-            break
-    assert twin.engine is not None  # its recorded actions replay on the Python backend
-
-
 def test_a_first_compilation_is_announced_once(monkeypatch, tmp_path, capsys):
     from types import SimpleNamespace
 

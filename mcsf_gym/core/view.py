@@ -71,6 +71,18 @@ class PublicState:
             self.waiting_ids = np.flatnonzero(self.status == WAITING).tolist()
             self.waiting_log = list(self.waiting_ids)
 
+    def __getstate__(self) -> dict[str, object]:
+        """The state to copy or pickle: ``status`` is rebuilt on ``status_bytes``'s memory."""
+        state = dict(self.__dict__)
+        del state["status"]
+        state["_waiting_cache"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Restore a copy: ``status`` shares ``status_bytes``'s memory again."""
+        self.__dict__.update(state)
+        self.status = np.frombuffer(self.status_bytes, dtype=np.int8)
+
     def invalidate(self) -> None:
         """Forget cached derived arrays after the waiting set changed."""
         self._waiting_cache = None
@@ -153,6 +165,10 @@ class StateView:
         self.predictions: tuple[int, ...] = tuple(state.prediction.tolist())
         #: ``status`` as a read-only memoryview: ``statuses[i]`` is a Python int.
         self.statuses = memoryview(state.status_bytes).toreadonly()
+
+    def __reduce__(self) -> tuple[type[StateView], tuple[PublicState]]:
+        """Copied or pickled as the state it views (the read-only views are rebuilt)."""
+        return (StateView, (self._state,))
 
     @property
     def memory(self) -> int:
