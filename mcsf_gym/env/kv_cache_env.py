@@ -250,7 +250,8 @@ class KVCacheSchedulingEnv(gym.Env):
     the Python backend for good: the episode so far is replayed there from its scenario and
     its actions, and goes on from the same state (with ``backend="compiled"`` a warning says
     so). The first use in a fresh install compiles the kernel (about 15 s, cached on disk);
-    later processes load it in about a second.
+    later processes load it in about a second. Under either backend an environment can be
+    copied (``copy.deepcopy``) or pickled mid-episode; the copy goes on as the original would.
 
     ## Vector Environment
 
