@@ -344,6 +344,7 @@ class MCSF(Agent):
         self._head: tuple[int, int, int] | None = None
         #: The boundary before which the head does not fit, and the profile version it holds for.
         self._retry = (-1, -1)
+        self._view: StateView | None = None  # the view the head and the boundary belong to
 
     def reset(self, rng: np.random.Generator) -> None:
         """Start a new episode: forget the queue."""
@@ -351,11 +352,13 @@ class MCSF(Agent):
         self._queue.clear()
         self._head = None
         self._retry = (-1, -1)
+        self._view = None
 
     def schedule(self, view: StateView) -> list[int]:
         """Admit the shortest-predicted waiting requests while the look-ahead check holds."""
         queue = self._queue
-        head = self._head
+        head = self._head if view is self._view else None  # another view: another episode
+        self._view = view
         if queue.sync(view) or head is None or view.statuses[head[0]] != WAITING:
             first = queue.first(view)
             if first is None:

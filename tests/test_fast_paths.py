@@ -530,3 +530,21 @@ def test_mcsf_with_the_compiled_kernel_equals_the_plain_rule(
         simulate(instance, make_agent("mc-benchmark"), config),
         simulate(instance, WholeQueueMCBenchmark(), config),
     )
+
+
+def test_mcsf_asked_on_a_new_episode_without_a_reset_forgets_its_head():
+    # The same head (id 0: s = 6, o = 6) at boundary 1 of two episodes, one admission in each
+    # (the same profile version), M = 14. Beside request 1 of the first (s = 4, o = 3) it does
+    # not fit until that one ends; beside request 1 of the second (s = 1) it fits at once.
+    def at_boundary_one(prompt):
+        engine = Engine(
+            Instance(np.array([0.0, 0.0]), np.array([6, prompt]), np.array([6, 3])),
+            SimConfig(memory=14),
+        )
+        engine.run_round([1])
+        return engine.view
+
+    agent = make_agent("mcsf")
+    assert agent.schedule(at_boundary_one(4)) == []
+    second = at_boundary_one(1)
+    assert agent.schedule(second) == make_agent("mcsf").schedule(second) == [0]
