@@ -95,14 +95,22 @@ class AdmitAction(ActionType):
         mask[self.window] = not boundary.must_admit()
         return mask
 
-    def apply(self, action: Any, boundary: Boundary) -> Decision:
-        """Admit the chosen slot, or close admission."""
+    def parse(self, action: Any) -> int:
+        """The slot an action names: any integer (outside ``0..K`` it is invalid).
+
+        Raises:
+            ValueError: for an action that is not an integer.
+        """
         try:
-            slot = operator.index(action)
+            return operator.index(action)
         except TypeError:
             raise ValueError(
                 f"action must be an integer in 0..{self.window}, got {action!r}"
             ) from None
+
+    def apply(self, action: Any, boundary: Boundary) -> Decision:
+        """Admit the chosen slot, or close admission."""
+        slot = self.parse(action)
         valid = boundary.slot_valid()
         if 0 <= slot < len(valid) and valid[slot]:
             boundary.admit(boundary.window()[slot])
@@ -136,11 +144,20 @@ class PriorityAction(ActionType):
         mask[: len(valid)] = valid
         return mask
 
-    def apply(self, action: Any, boundary: Boundary) -> Decision:
-        """Admit by score while allowed, then close admission."""
+    def parse(self, action: Any) -> NDArray[np.float64]:
+        """The ``K`` scores of an action, as floats.
+
+        Raises:
+            ValueError: for an action of another shape.
+        """
         scores = np.asarray(action, dtype=np.float64)
         if scores.shape != (self.window,):
             raise ValueError(f"action must hold {self.window} scores, got shape {scores.shape}")
+        return scores
+
+    def apply(self, action: Any, boundary: Boundary) -> Decision:
+        """Admit by score while allowed, then close admission."""
+        scores = self.parse(action)
         window = boundary.window()
         occupied = scores[: len(window)]
         chosen = np.flatnonzero(occupied >= 0)

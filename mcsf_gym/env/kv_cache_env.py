@@ -372,11 +372,7 @@ class KVCacheSchedulingEnv(gym.Env):
         )
         if self.native is not None:
             return self._reset_native(instance, config)
-        self._engine = Engine(instance, config)
-        self._history = [snapshot(self._engine.view)] if self.render_mode == "rgb_array" else None
-        self._boundary = self.config.make_boundary(self._engine.view)
-        self._steps = 0
-        self._invalid = 0
+        self._start_python(instance, config)
         self.step_limit = self.config.step_limit(instance)
         info = {
             "latency": 0.0,
@@ -387,6 +383,14 @@ class KVCacheSchedulingEnv(gym.Env):
             "action_mask": self.action_masks(),
         }
         return self.observation_type.observe(self._boundary), info
+
+    def _start_python(self, instance: Instance, config: SimConfig) -> None:
+        """Start an episode of ``instance`` on the Python backend: engine, boundary, counts."""
+        self._engine = Engine(instance, config)
+        self._history = [snapshot(self._engine.view)] if self.render_mode == "rgb_array" else None
+        self._boundary = self.config.make_boundary(self._engine.view)
+        self._steps = 0
+        self._invalid = 0
 
     def _reset_native(self, instance: Instance, config: SimConfig) -> tuple[Any, dict[str, Any]]:
         """:meth:`reset` under the compiled backend, from the drawn scenario."""
@@ -619,11 +623,7 @@ class KVCacheSchedulingEnv(gym.Env):
             )
         if episode is None:  # no episode yet: reset() will start one on the Python backend
             return
-        instance, config = episode
-        self._engine = Engine(instance, config)
-        self._history = [snapshot(self._engine.view)] if self.render_mode == "rgb_array" else None
-        self._boundary = self.config.make_boundary(self._engine.view)
-        self._steps = self._invalid = 0
+        self._start_python(*episode)
         for action in actions:
             if self._engine.done:
                 break

@@ -147,6 +147,8 @@ class NativeBatch:
         self.config = config
         self.size = size
         action_type = config.make_action_type()
+        assert isinstance(action_type, (AdmitAction, PriorityAction))  # as unsupported() checks
+        self.action_type = action_type
         encoder = config.make_observation_type().encoder
         self.priority = isinstance(action_type, PriorityAction)
         eviction = make_eviction(config.eviction)
@@ -326,23 +328,17 @@ class NativeBatch:
         return self.kernel.step_batch(*self._arguments)
 
     def set_action(self, e: int, action: Any) -> None:
-        """Record instance ``e``'s action for the next :meth:`step`, checked as the action types do.
+        """Record instance ``e``'s action for the next :meth:`step`, read by its action type.
 
         Raises:
             ValueError: for an action of the wrong kind (a non-integer, a wrong shape).
         """
-        window = self.config.window
-        if self.priority:
-            scores = np.asarray(action, dtype=np.float64)
-            if scores.shape != (window,):
-                raise ValueError(f"action must hold {window} scores, got shape {scores.shape}")
-            self.scores[e] = scores
+        action_type = self.action_type
+        if isinstance(action_type, PriorityAction):
+            self.scores[e] = action_type.parse(action)
             return
-        try:
-            slot = int(action.__index__())
-        except (AttributeError, TypeError):
-            raise ValueError(f"action must be an integer in 0..{window}, got {action!r}") from None
-        self.slots[e] = slot if 0 <= slot <= window else -1
+        slot = action_type.parse(action)
+        self.slots[e] = slot if 0 <= slot <= self.config.window else -1
 
     def set_actions(self, actions: NDArray[Any], skip: NDArray[np.bool_]) -> None:
         """Record one action per instance (``actions[e]``) for the instances not in ``skip``.
